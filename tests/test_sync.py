@@ -1,0 +1,29 @@
+"The notebooks are the source: the exported library, the cleaned notebooks and README.md must match them."
+import filecmp, subprocess, sys
+from conftest import BIN, ROOT
+
+
+def _differences(a, b):
+    cmp = filecmp.dircmp(a, b, ignore=['__pycache__', '.ipynb_checkpoints'])
+    out = [f"{a.name}/{n}" for n in cmp.left_only + cmp.right_only + cmp.diff_files]
+    # dircmp compares with os.stat first; compare contents to be sure
+    out += [f"{a.name}/{n}" for n in cmp.same_files if (a/n).read_bytes() != (b/n).read_bytes()]
+    return out
+
+
+def test_export_is_in_step(tree_copy):
+    subprocess.run([str(BIN/'nbdev-export')], cwd=tree_copy, check=True)
+    diff = _differences(ROOT/'accel_sgd', tree_copy/'accel_sgd')
+    assert not diff, f"nbdev-export changes {diff}: run nbdev-export and commit accel_sgd/"
+    assert (ROOT/'pyproject.toml').read_text() == (tree_copy/'pyproject.toml').read_text(), "nbdev-export rewrites pyproject.toml"
+
+
+def test_notebooks_are_clean(tree_copy):
+    subprocess.run([str(BIN/'nbdev-clean')], cwd=tree_copy, check=True)
+    diff = _differences(ROOT/'nbs', tree_copy/'nbs')
+    assert not diff, f"nbdev-clean changes {diff}: run nbdev-clean and commit the notebooks"
+
+
+def test_readme_is_fresh():
+    res = subprocess.run([sys.executable, str(ROOT/'tools'/'make_readme.py'), '--check'], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Idempotent set-up, shared by tools/main.sh and tools/test.sh:
+#   1. the real Fashion-MNIST from Debian's `dataset-fashion-mnist` (when missing and we may install it),
+#   2. a virtual environment in .venv/ with the PyTorch builds pinned in tools/constraints.txt,
+#   3. this package, editable, with its dev extras (nbdev, jupyter, pytest).
+# A second run only checks: pip runs again when pyproject.toml or the constraints change.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo "$@"; else return 1; fi; }
+apt_install() { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
+
+if [ -z "${ACCEL_SGD_DATA:-}" ] && [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  if command -v apt-get >/dev/null && apt_install dataset-fashion-mnist; then
+    echo "setup: installed Debian's dataset-fashion-mnist"
+  else
+    echo "setup: Fashion-MNIST is not installed and could not be installed here;" \
+         "run 'sudo apt-get install dataset-fashion-mnist', set ACCEL_SGD_DATA, or let torchvision download it on first use." >&2
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  if ! "$PY" -c 'import ensurepip' 2>/dev/null; then   # Debian/Ubuntu ship venv's pip separately
+    apt_install python3-venv || { echo "setup: $PY cannot make a venv; install python3-venv" >&2; exit 1; }
+  fi
+  "$PY" -m venv .venv
+fi
+
+stamp=.venv/.accel_sgd-setup
+want=$(cat pyproject.toml tools/constraints.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing into .venv (PyTorch takes a few minutes the first time)"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -c tools/constraints.txt -e '.[dev]'
+  echo "$want" > "$stamp"
+fi
