@@ -31,7 +31,9 @@ stamp=.venv/.accel_sgd-setup
 want=$(cat pyproject.toml tools/constraints.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing into .venv (PyTorch takes a few minutes the first time)"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -c tools/constraints.txt -e '.[dev]'
+  log=.venv/pip-install.log
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -c tools/constraints.txt -e '.[dev]'; } >"$log" 2>&1; then
+    tail -40 "$log" >&2; echo "setup: pip failed; the whole log is in $log" >&2; exit 1
+  fi
   echo "$want" > "$stamp"
 fi
