@@ -1,0 +1,104 @@
+"""Time one optimizer step: ours (lesson path and fast path) against torch.optim's for-loop, foreach and fused.
+
+Two sets of parameters: torchvision's ResNet-18 (11.7 M parameters in 62 tensors) and a model of 500 small
+tensors (1-10 k elements each). Every optimizer gets its own copy of the parameters and the same random
+gradients. Rounds are interleaved (each round times every optimizer once, in a rotated order) so that the
+machine's noise spreads over all of them; we print the median and the min over rounds, each against torch's
+fused Adam, and the memory-bandwidth floor: the bytes a step must read and write divided by the bandwidth of
+a plain tensor copy measured in the same run.
+
+    .venv/bin/python bench/optimizer_step.py [--rounds 7] [--steps 5] [--device cpu]
+"""
+import argparse, statistics, time
+import torch
+import torchvision
+from accel_sgd.data import default_device
+from accel_sgd.optimizer import SGD, Adam, AdamW
+
+# bytes read + written per parameter element by one step, in float32 (p, g, states)
+TRAFFIC = {'SGD mom': (3 + 2) * 4, 'Adam': (4 + 3) * 4, 'AdamW': (4 + 3) * 4}
+
+
+def param_sets(device):
+    torch.manual_seed(0)
+    rn18 = [p.detach().to(device) for p in torchvision.models.resnet18().parameters()]
+    sizes = torch.randint(1000, 10001, (500,)).tolist()
+    small = [torch.randn(n, device=device) for n in sizes]
+    return {'ResNet-18 (62 tensors)': rn18, '500 small tensors': small}
+
+
+def optimizers():
+    "name -> (kind, factory(params))"
+    t = torch.optim
+    res = {}
+    for path, fe in (('lesson', False), ('fast', True)):
+        res[f'ours SGD mom {path}'] = ('SGD mom', lambda ps, fe=fe: SGD(ps, lr=1e-3, mom=0.9, foreach=fe))
+        res[f'ours Adam {path}'] = ('Adam', lambda ps, fe=fe: Adam(ps, lr=1e-3, wd=0., foreach=fe))
+        res[f'ours AdamW {path}'] = ('AdamW', lambda ps, fe=fe: AdamW(ps, lr=1e-3, wd=1e-2, foreach=fe))
+    for impl, kw in (('for-loop', dict(foreach=False)), ('foreach', dict(foreach=True)), ('fused', dict(fused=True))):
+        res[f'torch SGD mom {impl}'] = ('SGD mom', lambda ps, kw=kw: t.SGD(ps, lr=1e-3, momentum=0.9, **kw))
+        res[f'torch Adam {impl}'] = ('Adam', lambda ps, kw=kw: t.Adam(ps, lr=1e-3, **kw))
+        res[f'torch AdamW {impl}'] = ('AdamW', lambda ps, kw=kw: t.AdamW(ps, lr=1e-3, weight_decay=1e-2, **kw))
+    return res
+
+
+def copy_bandwidth(device, n=32 * 2**20, reps=10):
+    "Bytes per second of `dst.copy_(src)` on 128 MiB float32 tensors (read + write), best of `reps`."
+    src, dst = torch.randn(n, device=device), torch.empty(n, device=device)
+    best = float('inf')
+    for _ in range(reps):
+        sync(device); start = time.perf_counter(); dst.copy_(src); sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * 4 * n / best
+
+
+def sync(device):
+    if device.type == 'cuda': torch.cuda.synchronize()
+
+
+def bench(params, device, rounds, steps):
+    opts = {}
+    for name, (kind, make) in optimizers().items():
+        ps = [torch.nn.Parameter(p.clone()) for p in params]
+        for p in ps: p.grad = torch.randn_like(p) * 1e-2
+        opt = make(ps)
+        opt.step(); opt.step()                      # create the state, warm up
+        opts[name] = (kind, opt)
+    times = {name: [] for name in opts}
+    names = list(opts)
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]   # rotate who goes first
+        for name in order:
+            opt = opts[name][1]
+            sync(device); start = time.perf_counter()
+            for _ in range(steps): opt.step()
+            sync(device); times[name].append((time.perf_counter() - start) / steps * 1e3)
+    return {name: (opts[name][0], times[name]) for name in names}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--rounds', type=int, default=7)
+    ap.add_argument('--steps', type=int, default=5, help='steps per timing')
+    ap.add_argument('--device', default=None, help='cpu or cuda (default: default_device())')
+    args = ap.parse_args()
+    device = torch.device(args.device) if args.device else default_device()
+    bw = copy_bandwidth(device)
+    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads; "
+          f"copy bandwidth {bw / 1e9:.1f} GB/s; {args.rounds} interleaved rounds of {args.steps} steps")
+    for set_name, params in param_sets(device).items():
+        n = sum(p.numel() for p in params)
+        res = bench(params, device, args.rounds, args.steps)
+        ref = statistics.median(res['torch Adam fused'][1])
+        print(f"\n{set_name}: {n / 1e6:.2f} M parameters in {len(params)} tensors")
+        print(f"{'optimizer':24s} {'median ms':>9s} {'min ms':>8s} {'/fused Adam':>11s} {'floor ms':>8s}")
+        for name, (kind, t) in res.items():
+            floor = TRAFFIC[kind] * n / bw * 1e3
+            print(f"{name:24s} {statistics.median(t):9.2f} {min(t):8.2f} {statistics.median(t) / ref:10.2f}x {floor:8.2f}")
+        fast, foreach = statistics.median(res['ours Adam fast'][1]), statistics.median(res['torch Adam foreach'][1])
+        print(f"ours Adam fast / torch Adam fused: {fast / ref:.2f}x (median), "
+              f"{min(res['ours Adam fast'][1]) / min(res['torch Adam fused'][1]):.2f}x (min); "
+              f"ours Adam fast / torch Adam foreach: {fast / foreach:.2f}x")
+
+
+if __name__ == '__main__': main()
