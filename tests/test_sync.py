@@ -27,3 +27,15 @@ def test_notebooks_are_clean(tree_copy):
 def test_readme_is_fresh():
     res = subprocess.run([sys.executable, str(ROOT/'tools'/'make_readme.py'), '--check'], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
+
+
+def test_slow_cells_keep_their_outputs():
+    "Cells flagged `#| slow` are skipped by the test run, so the notebook must carry the output of a real run."
+    import json
+    missing = []
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        for i, cell in enumerate(json.loads(nb.read_text())['cells']):
+            src = ''.join(cell['source'])
+            if cell['cell_type'] == 'code' and src.lstrip().startswith('#| slow') and not cell.get('outputs'):
+                missing.append(f"{nb.name} cell {i}")
+    assert not missing, f"slow cells without outputs (run the notebook and save it): {missing}"
