@@ -15,7 +15,7 @@ def test_every_module_imports_without_dev_tools():
 
 def test_modules_match_design():
     names = {m.name for m in pkgutil.iter_modules(accel_sgd.__path__)}
-    assert {'data', 'quiz', 'sgd_loop', 'optimizer', 'learner', 'schedule', 'hooks', 'batchnorm', 'lr_find'} <= names, names
+    assert {'data', 'quiz', 'sgd_loop', 'optimizer', 'learner', 'schedule', 'hooks', 'batchnorm', 'lr_find', 'transfer'} <= names, names
 
 
 def test_runtime_dependencies_declared():
