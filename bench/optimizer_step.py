@@ -4,8 +4,8 @@ Two sets of parameters: torchvision's ResNet-18 (11.7 M parameters in 62 tensors
 tensors (1-10 k elements each). Every optimizer gets its own copy of the parameters and the same random
 gradients. Rounds are interleaved (each round times every optimizer once, in a rotated order) so that the
 machine's noise spreads over all of them; we print the median and the min over rounds, each against torch's
-fused Adam, and the memory-bandwidth floor: the bytes a step must read and write divided by the bandwidth of
-a plain tensor copy measured in the same run.
+fused Adam, and the memory-bandwidth floor: the bytes a step must read and write divided by the best bandwidth
+of simple tensor passes (copy, add, scale) measured in the same run.
 
     .venv/bin/python bench/optimizer_step.py [--rounds 7] [--steps 5] [--device cpu]
 """
@@ -42,14 +42,16 @@ def optimizers():
     return res
 
 
-def copy_bandwidth(device, n=32 * 2**20, reps=10):
-    "Bytes per second of `dst.copy_(src)` on 128 MiB float32 tensors (read + write), best of `reps`."
-    src, dst = torch.randn(n, device=device), torch.empty(n, device=device)
-    best = float('inf')
-    for _ in range(reps):
-        sync(device); start = time.perf_counter(); dst.copy_(src); sync(device)
-        best = min(best, time.perf_counter() - start)
-    return 2 * 4 * n / best
+def memory_bandwidth(device, n=32 * 2**20, reps=10):
+    "Bytes per second moved by the fastest of three simple passes over 128 MiB float32 tensors (copy, in-place add, in-place scale)."
+    a, b = torch.randn(n, device=device), torch.randn(n, device=device)
+    passes = {'copy': (lambda: a.copy_(b), 2), 'add': (lambda: a.add_(b), 3), 'scale': (lambda: a.mul_(1.0), 2)}
+    best = 0.
+    for f, tensors in passes.values():
+        for _ in range(reps):
+            sync(device); start = time.perf_counter(); f(); sync(device)
+            best = max(best, tensors * 4 * n / (time.perf_counter() - start))
+    return best
 
 
 def sync(device):
@@ -83,9 +85,9 @@ def main():
     ap.add_argument('--device', default=None, help='cpu or cuda (default: default_device())')
     args = ap.parse_args()
     device = torch.device(args.device) if args.device else default_device()
-    bw = copy_bandwidth(device)
+    bw = memory_bandwidth(device)
     print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads; "
-          f"copy bandwidth {bw / 1e9:.1f} GB/s; {args.rounds} interleaved rounds of {args.steps} steps")
+          f"memory bandwidth {bw / 1e9:.1f} GB/s (best of copy, add, scale); {args.rounds} interleaved rounds of {args.steps} steps")
     for set_name, params in param_sets(device).items():
         n = sum(p.numel() for p in params)
         res = bench(params, device, args.rounds, args.steps)
