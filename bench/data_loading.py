@@ -7,30 +7,16 @@ loading). Prints each round and the median and min of the ratio a/b. The same ro
 
     .venv/bin/python bench/data_loading.py [--rounds 5]
 """
-import argparse, gzip, statistics, time
-from pathlib import Path
+import argparse, statistics, time
 import torch
 from torch import nn
-from accel_sgd.data import get_dls, find_fashion_mnist
+from accel_sgd.data import get_dls
 from accel_sgd.sgd_loop import make_mlp, train_loop
+from tutorial_data import tutorial_loaders   # bench/tutorial_data.py
 
 
 def timed(f):
     start = time.perf_counter(); f(); return time.perf_counter() - start
-
-
-def torchvision_loader(bs):
-    "PyTorch tutorial's loader over the same files, if torchvision finds them in its layout; else None."
-    import torchvision, tempfile, os
-    from torchvision.transforms import ToTensor
-    files = find_fashion_mnist()
-    root = tempfile.mkdtemp()
-    raw = os.path.join(root, 'FashionMNIST', 'raw'); os.makedirs(raw)
-    for f in files.values():   # torchvision wants the files un-gzipped
-        data = f.read_bytes()
-        Path(raw, f.name.removesuffix('.gz')).write_bytes(gzip.decompress(data) if data[:2] == b'\x1f\x8b' else data)
-    ds = torchvision.datasets.FashionMNIST(root, train=True, download=False, transform=ToTensor())
-    return torch.utils.data.DataLoader(ds, batch_size=bs, shuffle=True)
 
 
 def main():
@@ -39,7 +25,7 @@ def main():
     ap.add_argument('--bs', type=int, default=64)
     args = ap.parse_args()
     dls = get_dls(bs=args.bs, normalize=False)
-    tv = torchvision_loader(args.bs)
+    tv = tutorial_loaders(args.bs)[0]
     torch.manual_seed(0)
     model, loss_fn = make_mlp().to(dls.train.dataset.x.device), nn.CrossEntropyLoss()
     opt = torch.optim.SGD(model.parameters(), lr=1e-3)

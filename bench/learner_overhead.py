@@ -14,28 +14,15 @@ learner/tutorial.
 
     .venv/bin/python bench/learner_overhead.py [--rounds 5]
 """
-import argparse, contextlib, gzip, io, statistics, tempfile, time
-from pathlib import Path
+import argparse, contextlib, io, statistics, time
 import torch
 from torch import nn
-from accel_sgd.data import get_dls, find_fashion_mnist
+from accel_sgd.data import get_dls
 from accel_sgd.learner import Learner, accuracy
 from accel_sgd.sgd_loop import make_mlp, train_loop, test_loop
+from tutorial_data import tutorial_loaders   # bench/tutorial_data.py
 
 SGD = lambda params, lr: torch.optim.SGD(params, lr=lr)
-
-
-def tutorial_loader(bs=64):
-    "The tutorial's data path: torchvision's FashionMNIST with ToTensor, per-sample, through torch's DataLoader."
-    import torchvision
-    from torchvision.transforms import ToTensor
-    root = Path(tempfile.mkdtemp()); raw = root/'FashionMNIST'/'raw'; raw.mkdir(parents=True)
-    for f in find_fashion_mnist().values():   # torchvision wants the files un-gzipped
-        data = f.read_bytes()
-        (raw/f.name.removesuffix('.gz')).write_bytes(gzip.decompress(data) if data[:2] == b'\x1f\x8b' else data)
-    make = lambda train: torch.utils.data.DataLoader(
-        torchvision.datasets.FashionMNIST(root, train=train, download=False, transform=ToTensor()), batch_size=bs, shuffle=train)
-    return make(True), make(False)
 
 
 def run_plain(dls):
@@ -65,7 +52,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--rounds', type=int, default=5)
     args = ap.parse_args()
-    dls, tut = get_dls(bs=64, normalize=False, device='cpu'), tutorial_loader()
+    dls, tut = get_dls(bs=64, normalize=False, device='cpu'), tutorial_loaders()
     runs = {'plain': lambda: run_plain(dls), 'learner': lambda: run_learner(dls, False),
             'bar': lambda: run_learner(dls, True), 'tutorial': lambda: run_tutorial(tut)}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; one epoch = 938 training + 157 validation batches")
