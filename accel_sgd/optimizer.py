@@ -6,17 +6,17 @@ Docs: https://accel-sgd.github.io/accel_sgd/optimizer.html.md"""
 
 # %% ../nbs/02_optimizer.ipynb #d902fbbb
 from __future__ import annotations
-import difflib, functools, inspect, math
+import difflib, functools, inspect, math, types
 from typing import Callable, Iterable
 
 import torch
 
 # %% auto #0
 __all__ = ['sgd_step', 'check_hyper', 'Optimizer', 'average_grad', 'momentum_step', 'weight_decay', 'l2_reg', 'SGD',
-           'average_sqr_grad', 'rms_prop_step', 'RMSProp', 'debias', 'step_stat', 'adam_step', 'Adam', 'AdamW',
-           'foreach_version', 'sgd_step_foreach', 'weight_decay_foreach', 'l2_reg_foreach', 'average_grad_foreach',
-           'momentum_step_foreach', 'average_sqr_grad_foreach', 'rms_prop_step_foreach', 'step_stat_foreach',
-           'adam_step_foreach']
+           'average_sqr_grad', 'rms_prop_step', 'RMSProp', 'debias', 'number_callback', 'step_stat', 'bias_correction',
+           'adam_step', 'Adam', 'AdamW', 'foreach_version', 'sgd_step_foreach', 'weight_decay_foreach',
+           'l2_reg_foreach', 'average_grad_foreach', 'momentum_step_foreach', 'average_sqr_grad_foreach',
+           'rms_prop_step_foreach', 'step_stat_foreach', 'bias_correction_foreach', 'adam_step_foreach']
 
 # %% ../nbs/02_optimizer.ipynb #02530bc4
 def sgd_step(p, lr, **kwargs):
@@ -55,10 +55,10 @@ def _uses(cb: Callable) -> set:
 # %% ../nbs/02_optimizer.ipynb #fe63384c
 class Optimizer(torch.optim.Optimizer):
     "A torch optimizer whose `step` runs the optimizer callbacks `cbs` on each parameter with a gradient."
-    def __init__(self, params, cbs: Iterable[Callable], foreach: bool = False, **defaults):
+    def __init__(self, params, cbs: Iterable[Callable], foreach: bool = False, compile: bool = False, **defaults):
         params = list(params)
         if not params: raise ValueError("params is empty: pass model.parameters(), or a list of parameter groups, that holds something")
-        self.cbs, self.foreach = list(cbs), foreach
+        self.cbs, self.foreach, self.compiled = list(cbs), foreach or compile, compile
         if not self.cbs: raise ValueError("cbs is empty: an optimizer needs at least one callback, such as sgd_step")
         self.known = set().union(*map(_uses, self.cbs))
         for k, v in defaults.items():
@@ -67,10 +67,11 @@ class Optimizer(torch.optim.Optimizer):
                 raise ValueError(f"unknown hyperparameter {k!r}: none of the callbacks ({', '.join(map(_name, self.cbs))}) "
                                  f"reads it" + _suggest(k, self.known))
         super().__init__(params, defaults)
-        if foreach:   # the fast path, built in the last section: every callback needs a `foreach` twin
+        if self.foreach:   # the fast paths, built in the last sections: every callback needs a `foreach` twin
+            flag = 'compile' if compile else 'foreach'
             missing = [_name(cb) for cb in self.cbs if _fast(cb) is None]
-            if missing: raise ValueError(f"foreach=True needs a fast twin of every callback; {', '.join(missing)} has none: "
-                                         f"register one with @foreach_version, or use foreach=False")
+            if missing: raise ValueError(f"{flag}=True needs a fast twin of every callback; {', '.join(missing)} has none: "
+                                         f"register one with @foreach_version, or use {flag}=False")
 
     def add_param_group(self, group: dict):
         "As torch's, after checking the group's own hyperparameters (their ranges, and that a callback reads each)."
@@ -100,15 +101,20 @@ class Optimizer(torch.optim.Optimizer):
         return loss
 
     def _foreach_step(self, ps, hypers):
-        "The fast path (last section): run each callback's `foreach` twin once on lists of parameters, gradients and states."
+        "The fast path (last sections): run each callback's `foreach` twin once on lists of parameters, gradients and states."
         states = [self.state[p] for p in ps]
         lists = {k: [s.get(k) for s in states] for k in set().union(*states)}
-        changed = set()
-        for cb in self.cbs:
-            new_state = _fast(cb)(ps, [p.grad for p in ps], **hypers, **lists)
-            if new_state: lists.update(new_state); changed.update(new_state)
-        for k in changed:   # state stays per parameter, under the same names as the lesson path's
-            for s, v in zip(states, lists[k]): s[k] = v
+        grads = [p.grad for p in ps]
+        if self.compiled and lists and all(v is not None for vs in lists.values() for v in vs):
+            changed = _compiled_step(self, ps, grads, hypers, lists)    # every parameter has its state: compiled
+        else: changed = _run_twins(self._twins(), ps, grads, hypers, lists)
+        for k, vs in changed.items():   # state stays per parameter, under the same names as the lesson path's
+            for s, v in zip(states, vs): s[k] = v
+
+    def _twins(self) -> list:
+        "The callbacks' `foreach` twins, made once (the compiled path recognises them by identity)."
+        if '_twin_list' not in self.__dict__: self._twin_list = [_fast(cb) for cb in self.cbs]
+        return self._twin_list
 
 # %% ../nbs/02_optimizer.ipynb #893a52c9
 def average_grad(p, mom, grad_avg=None, dampening=False, **kwargs):
@@ -140,11 +146,12 @@ def _no_unknown(fn: Callable, kwargs: dict):
         k = next(iter(kwargs))
         raise ValueError(f"{fn.__name__} has no hyperparameter {k!r}" + _suggest(k, list(inspect.signature(fn).parameters)[1:-1]))
 
-def SGD(params, lr: float = 1e-3, mom: float = 0., wd: float = 0., decouple_wd: bool = True, foreach: bool = False, **kwargs) -> Optimizer:
+def SGD(params, lr: float = 1e-3, mom: float = 0., wd: float = 0., decouple_wd: bool = True, foreach: bool = False,
+        compile: bool = False, **kwargs) -> Optimizer:
     "SGD, with momentum when `mom` > 0 and weight decay `wd` (decoupled, or L2 as torch's when `decouple_wd=False`)."
     _no_unknown(SGD, kwargs)
     cbs = [_wd_cb(decouple_wd)] + ([average_grad, momentum_step] if mom else [sgd_step])
-    return Optimizer(params, cbs, foreach=foreach, lr=lr, wd=wd, **({'mom': mom} if mom else {}))
+    return Optimizer(params, cbs, foreach=foreach, compile=compile, lr=lr, wd=wd, **({'mom': mom} if mom else {}))
 
 # %% ../nbs/02_optimizer.ipynb #00d733f8
 def average_sqr_grad(p, sqr_mom, sqr_avg=None, **kwargs):
@@ -159,11 +166,11 @@ def rms_prop_step(p, lr, sqr_avg, eps, grad_avg=None, **kwargs):
     p.addcdiv_(p.grad if grad_avg is None else grad_avg, sqr_avg.sqrt().add_(eps), value=-lr)
 
 def RMSProp(params, lr: float = 1e-2, sqr_mom: float = 0.99, mom: float = 0., eps: float = 1e-8, wd: float = 0.,
-            decouple_wd: bool = True, foreach: bool = False, **kwargs) -> Optimizer:
+            decouple_wd: bool = True, foreach: bool = False, compile: bool = False, **kwargs) -> Optimizer:
     "RMSProp, with momentum (fastai's form: the averaged gradient over the RMS) when `mom` > 0."
     _no_unknown(RMSProp, kwargs)
     cbs = [_wd_cb(decouple_wd)] + ([average_grad] if mom else []) + [average_sqr_grad, rms_prop_step]
-    return Optimizer(params, cbs, foreach=foreach, lr=lr, sqr_mom=sqr_mom, eps=eps, wd=wd, **({'mom': mom} if mom else {}))
+    return Optimizer(params, cbs, foreach=foreach, compile=compile, lr=lr, sqr_mom=sqr_mom, eps=eps, wd=wd, **({'mom': mom} if mom else {}))
 
 # %% ../nbs/02_optimizer.ipynb #71126f08
 def debias(mom: float, step: int) -> float:
@@ -171,27 +178,39 @@ def debias(mom: float, step: int) -> float:
     return 1 - mom ** step
 
 # %% ../nbs/02_optimizer.ipynb #c382fff5
+def number_callback(cb: Callable) -> Callable:
+    "Mark `cb` as a callback that reads and returns only numbers (hyperparameters, step counts), never a tensor."
+    cb.numbers_only = True
+    return cb
+
+@number_callback
 def step_stat(p, step=0, **kwargs):
     "Count this parameter's steps."
     return {'step': step + 1}
 
-def adam_step(p, lr, mom, sqr_mom, eps, step, grad_avg, sqr_avg, **kwargs):
+@number_callback
+def bias_correction(p, mom, sqr_mom, step, **kwargs):
+    "Adam's bias corrections at this parameter's step: $1-\\beta_1^t$ for the average, $\\sqrt{1-\\beta_2^t}$ for its RMS."
+    return {'debias_avg': debias(mom, step), 'debias_rms': math.sqrt(debias(sqr_mom, step))}
+
+def adam_step(p, lr, eps, grad_avg, sqr_avg, debias_avg, debias_rms, **kwargs):
     "Adam's step: the bias-corrected average gradient over the bias-corrected RMS, with `eps` outside the root."
-    denom = (sqr_avg.sqrt() / math.sqrt(debias(sqr_mom, step))).add_(eps)
-    p.addcdiv_(grad_avg, denom, value=-lr / debias(mom, step))
+    denom = (sqr_avg.sqrt() / debias_rms).add_(eps)
+    p.addcdiv_(grad_avg, denom, value=-lr / debias_avg)
 
 def Adam(params, lr: float = 1e-3, mom: float = 0.9, sqr_mom: float = 0.99, eps: float = 1e-5, wd: float = 0.01,
-         decouple_wd: bool = True, foreach: bool = False, **kwargs) -> Optimizer:
+         decouple_wd: bool = True, foreach: bool = False, compile: bool = False, **kwargs) -> Optimizer:
     "Adam with fastai's defaults; `wd` is decoupled (AdamW) unless `decouple_wd=False` (L2, as torch's Adam)."
     _no_unknown(Adam, kwargs)
-    cbs = [_wd_cb(decouple_wd), functools.partial(average_grad, dampening=True), average_sqr_grad, step_stat, adam_step]
-    return Optimizer(params, cbs, foreach=foreach, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd)
+    cbs = [_wd_cb(decouple_wd), functools.partial(average_grad, dampening=True), average_sqr_grad,
+           step_stat, bias_correction, adam_step]
+    return Optimizer(params, cbs, foreach=foreach, compile=compile, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd)
 
 def AdamW(params, lr: float = 1e-3, mom: float = 0.9, sqr_mom: float = 0.99, eps: float = 1e-5, wd: float = 0.01,
-          foreach: bool = False, **kwargs) -> Optimizer:
+          foreach: bool = False, compile: bool = False, **kwargs) -> Optimizer:
     "Adam with decoupled weight decay, by name."
     _no_unknown(AdamW, kwargs)
-    return Adam(params, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd, decouple_wd=True, foreach=foreach)
+    return Adam(params, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd, decouple_wd=True, foreach=foreach, compile=compile)
 
 # %% ../nbs/02_optimizer.ipynb #439f3aa1
 def foreach_version(cb: Callable):
@@ -208,6 +227,14 @@ def _fast(cb: Callable):
         return fast and functools.partial(fast, *cb.args, **cb.keywords)
     return getattr(cb, 'foreach', None)
 
+def _run_twins(twins, ps, grads, hypers: dict, lists: dict) -> dict:
+    "Run the `foreach` twins in order on lists of parameters, gradients and states; return the state lists they changed."
+    changed = {}
+    for fast in twins:
+        new_state = fast(ps, grads, **hypers, **lists)
+        if new_state: lists = {**lists, **new_state}; changed.update(new_state)
+    return changed
+
 def _zeros_for(states, ps):
     "A state list, with zeros for the parameters that have no state yet (first step)."
     return [torch.zeros_like(p) for p in ps] if states is None else [torch.zeros_like(p) if s is None else s for s, p in zip(states, ps)]
@@ -216,13 +243,17 @@ def _zeros_for(states, ps):
 @foreach_version(sgd_step)
 def sgd_step_foreach(ps, grads, lr, **kwargs): torch._foreach_add_(ps, grads, alpha=-lr)
 
+def _is_zero(x) -> bool:
+    "True for the number 0. (On the compiled path hyperparameters are tensors, never skipped: multiplying by 1 changes nothing.)"
+    return isinstance(x, (int, float)) and x == 0
+
 @foreach_version(weight_decay)
 def weight_decay_foreach(ps, grads, lr, wd, **kwargs):
-    if wd != 0: torch._foreach_mul_(ps, 1 - lr * wd)
+    if not _is_zero(wd): torch._foreach_mul_(ps, 1 - lr * wd)
 
 @foreach_version(l2_reg)
 def l2_reg_foreach(ps, grads, wd, **kwargs):
-    if wd != 0: torch._foreach_add_(grads, ps, alpha=wd)
+    if not _is_zero(wd): torch._foreach_add_(grads, ps, alpha=wd)
 
 @foreach_version(average_grad)
 def average_grad_foreach(ps, grads, mom, grad_avg=None, dampening=False, **kwargs):
@@ -243,15 +274,49 @@ def average_sqr_grad_foreach(ps, grads, sqr_mom, sqr_avg=None, **kwargs):
 
 @foreach_version(rms_prop_step)
 def rms_prop_step_foreach(ps, grads, lr, sqr_avg, eps, grad_avg=None, **kwargs):
-    denom = torch._foreach_sqrt(sqr_avg); torch._foreach_add_(denom, eps)
+    denom = torch._foreach_sqrt(sqr_avg); torch._foreach_add_(denom, [eps] * len(ps))
     torch._foreach_addcdiv_(ps, grads if grad_avg is None else grad_avg, denom, value=-lr)
 
 @foreach_version(step_stat)
 def step_stat_foreach(ps, grads, step=None, **kwargs):
-    return {'step': [1 + (s or 0) for s in (step or [0] * len(ps))]}
+    return {'step': [1 if s is None else s + 1 for s in (step or [None] * len(ps))]}
+
+@foreach_version(bias_correction)
+def bias_correction_foreach(ps, grads, mom, sqr_mom, step, **kwargs):
+    return {'debias_avg': [debias(mom, s) for s in step], 'debias_rms': [math.sqrt(debias(sqr_mom, s)) for s in step]}
+
+def _addcdiv_(xs, ys, zs, values):
+    "`xs[i] += values[i] * ys[i] / zs[i]`, in torch's one foreach call for numbers; 0-d tensors (compiled path) need three."
+    if all(isinstance(v, (int, float)) for v in values): torch._foreach_addcdiv_(xs, ys, zs, values)
+    else: torch._foreach_add_(xs, torch._foreach_mul(torch._foreach_div(ys, zs), values))
 
 @foreach_version(adam_step)
-def adam_step_foreach(ps, grads, lr, mom, sqr_mom, eps, step, grad_avg, sqr_avg, **kwargs):
+def adam_step_foreach(ps, grads, lr, eps, grad_avg, sqr_avg, debias_avg, debias_rms, **kwargs):
     denom = torch._foreach_sqrt(sqr_avg)
-    torch._foreach_div_(denom, [math.sqrt(debias(sqr_mom, s)) for s in step]); torch._foreach_add_(denom, eps)
-    torch._foreach_addcdiv_(ps, grad_avg, denom, [-lr / debias(mom, s) for s in step])
+    torch._foreach_div_(denom, debias_rms); torch._foreach_add_(denom, [eps] * len(ps))
+    _addcdiv_(ps, grad_avg, denom, [-lr / d for d in debias_avg])
+
+
+# %% ../nbs/02_optimizer.ipynb #e789d418
+def _numbers_only(cb: Callable) -> bool:
+    "Whether `cb` (or the callback inside a `functools.partial`) is marked with `@number_callback`."
+    return getattr(cb.func if isinstance(cb, functools.partial) else cb, 'numbers_only', False)
+
+def _is_number(x) -> bool: return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+def _as_tensors(values: list, device) -> list:
+    "Python numbers as 0-d float64 tensors, made in one call: compiled inputs whose values may change without recompiling."
+    return list(torch.tensor(values, dtype=torch.float64, device=device).unbind())
+
+def _compiled_step(opt: Optimizer, ps: list, grads: list, hypers: dict, lists: dict) -> dict:
+    "One step of the compiled path: the number callbacks in Python, then the other twins as one compiled function."
+    if '_compiled_fn' not in opt.__dict__:
+        fresh = types.FunctionType(_run_twins.__code__.replace(), _run_twins.__globals__, '_run_twins')
+        opt._compiled_fn = torch.compile(fresh, fullgraph=True)
+    twins = list(zip(opt.cbs, opt._twins()))
+    changed = _run_twins([fast for cb, fast in twins if _numbers_only(cb)], ps, grads, hypers, lists)
+    lists, device = {**lists, **changed}, ps[0].device
+    hypers = {k: torch.tensor(v, dtype=torch.float64, device=device) if _is_number(v) else v for k, v in hypers.items()}
+    lists = {k: _as_tensors(v, device) if all(map(_is_number, v)) else v for k, v in lists.items()}
+    changed.update(opt._compiled_fn([fast for cb, fast in twins if not _numbers_only(cb)], ps, grads, hypers, lists))
+    return changed

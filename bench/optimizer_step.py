@@ -1,4 +1,4 @@
-"""Time one optimizer step: ours (lesson path and fast path) against torch.optim's for-loop, foreach and fused.
+"""Time one optimizer step: ours (lesson, fast and compiled paths) against torch.optim's for-loop, foreach and fused.
 
 Two sets of parameters: torchvision's ResNet-18 (11.7 M parameters in 62 tensors) and a model of 500 small
 tensors (1-10 k elements each). Every optimizer gets its own copy of the parameters and the same random
@@ -7,13 +7,19 @@ machine's noise spreads over all of them; we print the median and the min over r
 fused Adam, and the memory-bandwidth floor: the bytes a step must read and write divided by the best bandwidth
 of simple tensor passes (copy, add, scale) measured in the same run.
 
-    .venv/bin/python bench/optimizer_step.py [--rounds 7] [--steps 5] [--device cpu]
+The compiled path (`compile=True`) is timed on ResNet-18 only, by default: compiling a graph over 500 tensors
+takes more than ten minutes on 2 cores (`--compile-small` includes it). The time of its first steps, compiling
+included, is printed before the table.
+
+    .venv/bin/python bench/optimizer_step.py [--rounds 7] [--steps 5] [--device cpu] [--compile-small]
 """
-import argparse, statistics, time
+import argparse, logging, statistics, time
 import torch
 import torchvision
 from accel_sgd.data import default_device
 from accel_sgd.optimizer import SGD, Adam, AdamW
+
+logging.getLogger('torch.utils.cpp_extension').setLevel(logging.ERROR)   # "No CUDA runtime is found", said when Inductor first compiles
 
 # bytes read + written per parameter element by one step, in float32 (p, g, states)
 TRAFFIC = {'SGD mom': (3 + 2) * 4, 'Adam': (4 + 3) * 4, 'AdamW': (4 + 3) * 4}
@@ -27,14 +33,15 @@ def param_sets(device):
     return {'ResNet-18 (62 tensors)': rn18, '500 small tensors': small}
 
 
-def optimizers():
+def optimizers(compiled=True):
     "name -> (kind, factory(params))"
     t = torch.optim
     res = {}
-    for path, fe in (('lesson', False), ('fast', True)):
-        res[f'ours SGD mom {path}'] = ('SGD mom', lambda ps, fe=fe: SGD(ps, lr=1e-3, mom=0.9, foreach=fe))
-        res[f'ours Adam {path}'] = ('Adam', lambda ps, fe=fe: Adam(ps, lr=1e-3, wd=0., foreach=fe))
-        res[f'ours AdamW {path}'] = ('AdamW', lambda ps, fe=fe: AdamW(ps, lr=1e-3, wd=1e-2, foreach=fe))
+    paths = (('lesson', {}), ('fast', dict(foreach=True))) + ((('compiled', dict(compile=True)),) if compiled else ())
+    for path, kw in paths:
+        res[f'ours SGD mom {path}'] = ('SGD mom', lambda ps, kw=kw: SGD(ps, lr=1e-3, mom=0.9, **kw))
+        res[f'ours Adam {path}'] = ('Adam', lambda ps, kw=kw: Adam(ps, lr=1e-3, wd=0., **kw))
+        res[f'ours AdamW {path}'] = ('AdamW', lambda ps, kw=kw: AdamW(ps, lr=1e-3, wd=1e-2, **kw))
     for impl, kw in (('for-loop', dict(foreach=False)), ('foreach', dict(foreach=True)), ('fused', dict(fused=True))):
         res[f'torch SGD mom {impl}'] = ('SGD mom', lambda ps, kw=kw: t.SGD(ps, lr=1e-3, momentum=0.9, **kw))
         res[f'torch Adam {impl}'] = ('Adam', lambda ps, kw=kw: t.Adam(ps, lr=1e-3, **kw))
@@ -58,13 +65,16 @@ def sync(device):
     if device.type == 'cuda': torch.cuda.synchronize()
 
 
-def bench(params, device, rounds, steps):
+def bench(params, device, rounds, steps, compiled=True):
     opts = {}
-    for name, (kind, make) in optimizers().items():
+    for name, (kind, make) in optimizers(compiled).items():
         ps = [torch.nn.Parameter(p.clone()) for p in params]
         for p in ps: p.grad = torch.randn_like(p) * 1e-2
         opt = make(ps)
-        opt.step(); opt.step()                      # create the state, warm up
+        sync(device); start = time.perf_counter()
+        opt.step(); opt.step(); opt.step()          # create the state, compile (the compiled path's second step), warm up
+        sync(device)
+        if 'compiled' in name: print(f"  {name}: first 3 steps, compiling included: {time.perf_counter() - start:.1f} s", flush=True)
         opts[name] = (kind, opt)
     times = {name: [] for name in opts}
     names = list(opts)
@@ -83,6 +93,7 @@ def main():
     ap.add_argument('--rounds', type=int, default=7)
     ap.add_argument('--steps', type=int, default=5, help='steps per timing')
     ap.add_argument('--device', default=None, help='cpu or cuda (default: default_device())')
+    ap.add_argument('--compile-small', action='store_true', help='also time the compiled path on the 500 small tensors')
     args = ap.parse_args()
     device = torch.device(args.device) if args.device else default_device()
     bw = memory_bandwidth(device)
@@ -90,9 +101,10 @@ def main():
           f"memory bandwidth {bw / 1e9:.1f} GB/s (best of copy, add, scale); {args.rounds} interleaved rounds of {args.steps} steps")
     for set_name, params in param_sets(device).items():
         n = sum(p.numel() for p in params)
-        res = bench(params, device, args.rounds, args.steps)
+        print(f"\n{set_name}: {n / 1e6:.2f} M parameters in {len(params)} tensors", flush=True)
+        compiled = args.compile_small or not set_name.startswith('500')
+        res = bench(params, device, args.rounds, args.steps, compiled)
         ref = statistics.median(res['torch Adam fused'][1])
-        print(f"\n{set_name}: {n / 1e6:.2f} M parameters in {len(params)} tensors")
         print(f"{'optimizer':24s} {'median ms':>9s} {'min ms':>8s} {'/fused Adam':>11s} {'floor ms':>8s}")
         for name, (kind, t) in res.items():
             floor = TRAFFIC[kind] * n / bw * 1e3
@@ -101,6 +113,10 @@ def main():
         print(f"ours Adam fast / torch Adam fused: {fast / ref:.2f}x (median), "
               f"{min(res['ours Adam fast'][1]) / min(res['torch Adam fused'][1]):.2f}x (min); "
               f"ours Adam fast / torch Adam foreach: {fast / foreach:.2f}x")
+        if compiled:
+            comp = res['ours Adam compiled'][1]
+            print(f"ours Adam compiled / torch Adam fused: {statistics.median(comp) / ref:.2f}x (median), "
+                  f"{min(comp) / min(res['torch Adam fused'][1]):.2f}x (min)")
 
 
 if __name__ == '__main__': main()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up, shared by tools/main.sh and tools/test.sh:
-#   1. the real Fashion-MNIST from Debian's `dataset-fashion-mnist` (when missing and we may install it),
+#   1. the real Fashion-MNIST from Debian's `dataset-fashion-mnist`, and a C++ compiler for torch.compile's
+#      CPU kernels (chapter 2's compiled optimizer), when missing and we may install them,
 #   2. a virtual environment in .venv/ with the PyTorch builds pinned in tools/constraints.txt,
 #   3. this package, editable, with its dev extras (nbdev, jupyter, pytest).
 # A second run only checks: pip runs again when pyproject.toml or the constraints change.
@@ -17,6 +18,15 @@ if [ -z "${ACCEL_SGD_DATA:-}" ] && [ ! -e /usr/share/datasets/fashion-mnist/trai
   else
     echo "setup: Fashion-MNIST is not installed and could not be installed here;" \
          "run 'sudo apt-get install dataset-fashion-mnist', set ACCEL_SGD_DATA, or let torchvision download it on first use." >&2
+  fi
+fi
+
+if ! command -v g++ >/dev/null; then
+  if command -v apt-get >/dev/null && apt_install g++; then
+    echo "setup: installed g++ (torch.compile needs a C++ compiler on the CPU)"
+  else
+    echo "setup: no C++ compiler (g++) and none could be installed here; torch.compile, and with it" \
+         "Optimizer(..., compile=True), will fail on the CPU until one is: run 'sudo apt-get install g++'." >&2
   fi
 fi
 
