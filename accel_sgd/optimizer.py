@@ -88,10 +88,10 @@ class Optimizer(torch.optim.Optimizer):
         loss = None
         if closure is not None:
             with torch.enable_grad(): loss = closure()
-        for group in self.param_groups:
+        for i, group in enumerate(self.param_groups):
             hypers = {k: v for k, v in group.items() if k != 'params'}
             ps = [p for p in group['params'] if p.grad is not None]
-            if self.foreach and ps: self._foreach_step(ps, hypers)
+            if self.foreach and ps: self._foreach_step(ps, hypers, i)
             else:
                 for p in ps:
                     state = self.state[p]
@@ -100,13 +100,13 @@ class Optimizer(torch.optim.Optimizer):
                         if new_state: state.update(new_state)
         return loss
 
-    def _foreach_step(self, ps, hypers):
+    def _foreach_step(self, ps, hypers, group: int = 0):
         "The fast path (last sections): run each callback's `foreach` twin once on lists of parameters, gradients and states."
         states = [self.state[p] for p in ps]
         lists = {k: [s.get(k) for s in states] for k in set().union(*states)}
         grads = [p.grad for p in ps]
         if self.compiled and lists and all(v is not None for vs in lists.values() for v in vs):
-            changed = _compiled_step(self, ps, grads, hypers, lists)    # every parameter has its state: compiled
+            changed = _compiled_step(self, ps, grads, hypers, lists, group)    # all the state exists: compiled
         else: changed = _run_twins(self._twins(), ps, grads, hypers, lists)
         for k, vs in changed.items():   # state stays per parameter, under the same names as the lesson path's
             for s, v in zip(states, vs): s[k] = v
@@ -308,15 +308,16 @@ def _as_tensors(values: list, device) -> list:
     "Python numbers as 0-d float64 tensors, made in one call: compiled inputs whose values may change without recompiling."
     return list(torch.tensor(values, dtype=torch.float64, device=device).unbind())
 
-def _compiled_step(opt: Optimizer, ps: list, grads: list, hypers: dict, lists: dict) -> dict:
-    "One step of the compiled path: the number callbacks in Python, then the other twins as one compiled function."
-    if '_compiled_fn' not in opt.__dict__:
+def _compiled_step(opt: Optimizer, ps: list, grads: list, hypers: dict, lists: dict, group: int = 0) -> dict:
+    "One step of the compiled path for parameter group `group`: number callbacks in Python, the other twins compiled."
+    fns = opt.__dict__.setdefault('_compiled_fns', {})
+    if group not in fns:   # a fresh copy of `_run_twins` per group: its own cache of compiled graphs
         fresh = types.FunctionType(_run_twins.__code__.replace(), _run_twins.__globals__, '_run_twins')
-        opt._compiled_fn = torch.compile(fresh, fullgraph=True)
+        fns[group] = torch.compile(fresh, fullgraph=True)
     twins = list(zip(opt.cbs, opt._twins()))
     changed = _run_twins([fast for cb, fast in twins if _numbers_only(cb)], ps, grads, hypers, lists)
     lists, device = {**lists, **changed}, ps[0].device
     hypers = {k: torch.tensor(v, dtype=torch.float64, device=device) if _is_number(v) else v for k, v in hypers.items()}
     lists = {k: _as_tensors(v, device) if all(map(_is_number, v)) else v for k, v in lists.items()}
-    changed.update(opt._compiled_fn([fast for cb, fast in twins if not _numbers_only(cb)], ps, grads, hypers, lists))
+    changed.update(fns[group]([fast for cb, fast in twins if not _numbers_only(cb)], ps, grads, hypers, lists))
     return changed
