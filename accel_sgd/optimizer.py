@@ -6,7 +6,7 @@ Docs: https://accel-sgd.github.io/accel_sgd/optimizer.html.md"""
 
 # %% ../nbs/02_optimizer.ipynb #d902fbbb
 from __future__ import annotations
-import difflib, functools, inspect, math, types
+import difflib, functools, inspect, math, types, warnings
 from typing import Callable, Iterable
 
 import torch
@@ -105,11 +105,17 @@ class Optimizer(torch.optim.Optimizer):
         states = [self.state[p] for p in ps]
         lists = {k: [s.get(k) for s in states] for k in set().union(*states)}
         grads = [p.grad for p in ps]
-        if self.compiled and lists and all(v is not None for vs in lists.values() for v in vs):
-            changed = _compiled_step(self, ps, grads, hypers, lists, group)    # all the state exists: compiled
+        stepped = self.__dict__.setdefault('_stepped_groups', set())   # each group's first step runs eagerly
+        if self.compiled and group in stepped and all(v is not None for vs in lists.values() for v in vs):
+            changed = _compiled_step(self, ps, grads, hypers, lists, group)
         else: changed = _run_twins(self._twins(), ps, grads, hypers, lists)
+        stepped.add(group)
         for k, vs in changed.items():   # state stays per parameter, under the same names as the lesson path's
             for s, v in zip(states, vs): s[k] = v
+
+    def __getstate__(self) -> dict:
+        "As torch's (defaults, state, groups), plus the callbacks and the paths, so that copies and pickles can step."
+        return {**super().__getstate__(), 'cbs': self.cbs, 'foreach': self.foreach, 'compiled': self.compiled, 'known': self.known}
 
     def _twins(self) -> list:
         "The callbacks' `foreach` twins, made once (the compiled path recognises them by identity)."
@@ -179,7 +185,8 @@ def debias(mom: float, step: int) -> float:
 
 # %% ../nbs/02_optimizer.ipynb #c382fff5
 def number_callback(cb: Callable) -> Callable:
-    "Mark `cb` as a callback that reads and returns only numbers (hyperparameters, step counts), never a tensor."
+    "Mark `cb` as reading and returning only numbers: hyperparameters and number state such as a step count, never a tensor."
+    # The compiled path runs every such callback before the tensor callbacks, so it must not read what they return.
     cb.numbers_only = True
     return cb
 
@@ -191,7 +198,7 @@ def step_stat(p, step=0, **kwargs):
 @number_callback
 def bias_correction(p, mom, sqr_mom, step, **kwargs):
     "Adam's bias corrections at this parameter's step: $1-\\beta_1^t$ for the average, $\\sqrt{1-\\beta_2^t}$ for its RMS."
-    return {'debias_avg': debias(mom, step), 'debias_rms': math.sqrt(debias(sqr_mom, step))}
+    return {'debias_avg': debias(mom, step), 'debias_rms': debias(sqr_mom, step) ** 0.5}
 
 def adam_step(p, lr, eps, grad_avg, sqr_avg, debias_avg, debias_rms, **kwargs):
     "Adam's step: the bias-corrected average gradient over the bias-corrected RMS, with `eps` outside the root."
@@ -244,7 +251,7 @@ def _zeros_for(states, ps):
 def sgd_step_foreach(ps, grads, lr, **kwargs): torch._foreach_add_(ps, grads, alpha=-lr)
 
 def _is_zero(x) -> bool:
-    "True for the number 0. (On the compiled path hyperparameters are tensors, never skipped: multiplying by 1 changes nothing.)"
+    "True for the number 0: a zero weight decay skips its pass over memory. (On the compiled path `wd` is a tensor and the decay is never skipped; fused into the one loop it costs nothing, and with `wd` 0 it leaves finite weights unchanged.)"
     return isinstance(x, (int, float)) and x == 0
 
 @foreach_version(weight_decay)
@@ -283,7 +290,7 @@ def step_stat_foreach(ps, grads, step=None, **kwargs):
 
 @foreach_version(bias_correction)
 def bias_correction_foreach(ps, grads, mom, sqr_mom, step, **kwargs):
-    return {'debias_avg': [debias(mom, s) for s in step], 'debias_rms': [math.sqrt(debias(sqr_mom, s)) for s in step]}
+    return {'debias_avg': [debias(mom, s) for s in step], 'debias_rms': [debias(sqr_mom, s) ** 0.5 for s in step]}
 
 def _addcdiv_(xs, ys, zs, values):
     "`xs[i] += values[i] * ys[i] / zs[i]`, in torch's one foreach call for numbers; 0-d tensors (compiled path) need three."
@@ -305,8 +312,9 @@ def _numbers_only(cb: Callable) -> bool:
 def _is_number(x) -> bool: return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 def _as_tensors(values: list, device) -> list:
-    "Python numbers as 0-d float64 tensors, made in one call: compiled inputs whose values may change without recompiling."
-    return list(torch.tensor(values, dtype=torch.float64, device=device).unbind())
+    "Python numbers as 0-d tensors, made in one call: compiled inputs whose values may change without recompiling."
+    dtype = torch.float32 if device.type == 'mps' else torch.float64      # Apple's GPUs have no float64
+    return list(torch.tensor(values, dtype=dtype).to(device, non_blocking=True).unbind())
 
 def _compiled_step(opt: Optimizer, ps: list, grads: list, hypers: dict, lists: dict, group: int = 0) -> dict:
     "One step of the compiled path for parameter group `group`: number callbacks in Python, the other twins compiled."
@@ -316,8 +324,14 @@ def _compiled_step(opt: Optimizer, ps: list, grads: list, hypers: dict, lists: d
         fns[group] = torch.compile(fresh, fullgraph=True)
     twins = list(zip(opt.cbs, opt._twins()))
     changed = _run_twins([fast for cb, fast in twins if _numbers_only(cb)], ps, grads, hypers, lists)
-    lists, device = {**lists, **changed}, ps[0].device
-    hypers = {k: torch.tensor(v, dtype=torch.float64, device=device) if _is_number(v) else v for k, v in hypers.items()}
-    lists = {k: _as_tensors(v, device) if all(map(_is_number, v)) else v for k, v in lists.items()}
-    changed.update(fns[group]([fast for cb, fast in twins if not _numbers_only(cb)], ps, grads, hypers, lists))
-    return changed
+    lists, tensor_twins = {**lists, **changed}, [fast for cb, fast in twins if not _numbers_only(cb)]
+    if fns[group] is not None:
+        names = [k for k, v in hypers.items() if _is_number(v)]
+        t_hypers = {**hypers, **dict(zip(names, _as_tensors([hypers[k] for k in names], ps[0].device)))}
+        t_lists = {k: _as_tensors(v, ps[0].device) if all(map(_is_number, v)) else v for k, v in lists.items()}
+        try: return {**changed, **fns[group](tensor_twins, ps, grads, t_hypers, t_lists)}
+        except torch._dynamo.exc.FailOnRecompileLimitHit:
+            warnings.warn(f"parameter group {group} needed more compiled graphs than torch allows (its parameters with "
+                          f"gradients keep changing); it goes on with the foreach path, uncompiled")
+            fns[group] = None
+    return {**changed, **_run_twins(tensor_twins, ps, grads, hypers, lists)}
