@@ -250,9 +250,11 @@ def _zeros_for(states, ps):
 @foreach_version(sgd_step)
 def sgd_step_foreach(ps, grads, lr, **kwargs): torch._foreach_add_(ps, grads, alpha=-lr)
 
+def _is_number(x) -> bool: return isinstance(x, (int, float)) and not isinstance(x, bool)
+
 def _is_zero(x) -> bool:
-    "True for the number 0: a zero weight decay skips its pass over memory. (On the compiled path `wd` is a tensor and the decay is never skipped; fused into the one loop it costs nothing, and with `wd` 0 it leaves finite weights unchanged.)"
-    return isinstance(x, (int, float)) and x == 0
+    "True for the number 0, so that a zero weight decay skips its pass over memory (a tensor, on the compiled path, never does)."
+    return _is_number(x) and x == 0
 
 @foreach_version(weight_decay)
 def weight_decay_foreach(ps, grads, lr, wd, **kwargs):
@@ -294,7 +296,7 @@ def bias_correction_foreach(ps, grads, mom, sqr_mom, step, **kwargs):
 
 def _addcdiv_(xs, ys, zs, values):
     "`xs[i] += values[i] * ys[i] / zs[i]`, in torch's one foreach call for numbers; 0-d tensors (compiled path) need three."
-    if all(isinstance(v, (int, float)) for v in values): torch._foreach_addcdiv_(xs, ys, zs, values)
+    if all(map(_is_number, values)): torch._foreach_addcdiv_(xs, ys, zs, values)
     else: torch._foreach_add_(xs, torch._foreach_mul(torch._foreach_div(ys, zs), values))
 
 @foreach_version(adam_step)
@@ -308,8 +310,6 @@ def adam_step_foreach(ps, grads, lr, eps, grad_avg, sqr_avg, debias_avg, debias_
 def _numbers_only(cb: Callable) -> bool:
     "Whether `cb` (or the callback inside a `functools.partial`) is marked with `@number_callback`."
     return getattr(cb.func if isinstance(cb, functools.partial) else cb, 'numbers_only', False)
-
-def _is_number(x) -> bool: return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 def _as_tensors(values: list, device) -> list:
     "Python numbers as 0-d tensors, made in one call: compiled inputs whose values may change without recompiling."
