@@ -29,6 +29,7 @@ def cnn_head(n_in: int, n_out: int) -> nn.Sequential:
     "The classifier: a stride-2 conv to `n_out` channels (2x2 -> 1x1) and a flatten."
     return nn.Sequential(conv_block(n_in, n_out, act=False), nn.Flatten())
 
+# %% ../nbs/07_transfer.ipynb #e2ec93bd
 _SHAPE = "nn.Sequential(body, head)"
 
 def _shape_of(model) -> str:
@@ -40,7 +41,7 @@ def replace_head(model: nn.Sequential, head: nn.Module) -> nn.Sequential:
         raise TypeError(f"replace_head expects {_SHAPE}, got {_shape_of(model)}; for another model, build the new model yourself")
     return nn.Sequential(model[0], head)
 
-# %% ../nbs/07_transfer.ipynb #26e5732d
+# %% ../nbs/07_transfer.ipynb #eed93a0a
 def _check_cover(groups: list, model: nn.Module, who: str) -> list:
     "`groups`, after checking that they hold every parameter of `model` exactly once."
     names = {id(p): n for n, p in model.named_parameters()}
@@ -52,6 +53,7 @@ def _check_cover(groups: list, model: nn.Module, who: str) -> list:
                                  f"(such as {', '.join(missing[:3])}): they would never train")
     return groups
 
+# %% ../nbs/07_transfer.ipynb #08523946
 def body_head_splitter(model: nn.Sequential) -> list:
     "Parameter groups for discriminative rates: one per child of the body that has parameters, then the head."
     if not (isinstance(model, nn.Sequential) and len(model) == 2):
@@ -73,6 +75,7 @@ def _holds(opt, groups: list) -> bool:
     return opt is not None and len(opt.param_groups) == len(groups) and all(
         len(pg['params']) == len(g) and all(a is b for a, b in zip(pg['params'], g)) for pg, g in zip(opt.param_groups, groups))
 
+# %% ../nbs/07_transfer.ipynb #c41ff2f2
 @patch
 def _opt_over_all(self: Learner) -> list:
     "The splitter's groups, once the optimizer holds all of them (if not, a new one from `create_opt`, with the old one's state)."
@@ -89,6 +92,7 @@ def _opt_over_all(self: Learner) -> list:
             if p in old.state: self.opt.state[p] = old.state[p]
     return groups
 
+# %% ../nbs/07_transfer.ipynb #c22dbb81
 @patch
 def freeze_to(self: Learner, n: int, train_bn: bool = True):
     "Freeze the first `n` parameter groups (all but the last `-n` if `n < 0`), batch norm excepted if `train_bn`; train the rest."
@@ -103,6 +107,7 @@ def freeze_to(self: Learner, n: int, train_bn: bool = True):
             if not p.requires_grad: p.grad = None
     return self
 
+# %% ../nbs/07_transfer.ipynb #8f20e75e
 @patch
 def freeze(self: Learner, train_bn: bool = True):
     "Train only the last parameter group (the head), and batch-norm parameters if `train_bn`."
@@ -115,7 +120,7 @@ def unfreeze(self: Learner):
     "Train every parameter, in the same groups, keeping the optimizer's state."
     return self.freeze_to(0)
 
-# %% ../nbs/07_transfer.ipynb #826dc818
+# %% ../nbs/07_transfer.ipynb #54653f64
 @patch
 def fine_tune(self: Learner, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float = 100,
               pct_start: float = 0.3, div: float = 5., **kwargs):
