@@ -6,6 +6,7 @@ Docs: https://accel-sgd.github.io/accel_sgd/transfer.html.md"""
 
 # %% ../nbs/07_transfer.ipynb #00defaa7
 from __future__ import annotations
+from collections import Counter
 from typing import Callable
 
 import torch
@@ -45,9 +46,9 @@ def replace_head(model: nn.Sequential, head: nn.Module) -> nn.Sequential:
 def _check_cover(groups: list, model: nn.Module, who: str) -> list:
     "`groups`, after checking that they hold every parameter of `model` exactly once."
     names = {id(p): n for n, p in model.named_parameters()}
-    seen = [id(p) for g in groups for p in g]
-    twice = sorted({names.get(i, '?') for i in seen if seen.count(i) > 1})
-    missing = [n for i, n in names.items() if i not in set(seen)]
+    seen = Counter(id(p) for g in groups for p in g)
+    twice = sorted(names.get(i, '?') for i, k in seen.items() if k > 1)
+    missing = [n for i, n in names.items() if i not in seen]
     if twice: raise ValueError(f"{who} puts {', '.join(twice)} in more than one parameter group")
     if missing: raise ValueError(f"{who} leaves {len(missing)} of the model's {len(names)} parameter tensors out of every group "
                                  f"(such as {', '.join(missing[:3])}): they would never train")
@@ -125,8 +126,8 @@ def unfreeze(self: Learner):
 def fine_tune(self: Learner, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float = 100,
               pct_start: float = 0.3, div: float = 5., **kwargs):
     "fastai's recipe: `freeze_epochs` of one-cycle with the body frozen, then `epochs` unfrozen with rates from `base_lr/2/lr_mult` to `base_lr/2`."
-    if isinstance(freeze_epochs, bool) or not isinstance(freeze_epochs, int) or freeze_epochs < 0:
-        raise ValueError(f"freeze_epochs must be an integer >= 0, got {freeze_epochs!r}")
+    for name, n, least in (('epochs', epochs, 1), ('freeze_epochs', freeze_epochs, 0)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < least: raise ValueError(f"{name} must be an integer >= {least}, got {n!r}")
     self.freeze()
     if freeze_epochs: self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, **kwargs)
     self.unfreeze()
