@@ -76,7 +76,7 @@ def _holds(opt, groups: list) -> bool:
     return opt is not None and len(opt.param_groups) == len(groups) and all(
         len(pg['params']) == len(g) and all(a is b for a, b in zip(pg['params'], g)) for pg, g in zip(opt.param_groups, groups))
 
-# %% ../nbs/07_transfer.ipynb #c41ff2f2
+# %% ../nbs/07_transfer.ipynb #dcdeaa10
 @patch
 def _opt_over_all(self: Learner) -> list:
     "The splitter's groups, once the optimizer holds all of them (if not, a new one from `create_opt`, with the old one's state)."
@@ -93,7 +93,7 @@ def _opt_over_all(self: Learner) -> list:
             if p in old.state: self.opt.state[p] = old.state[p]
     return groups
 
-# %% ../nbs/07_transfer.ipynb #c22dbb81
+# %% ../nbs/07_transfer.ipynb #8f20e75e
 @patch
 def freeze_to(self: Learner, n: int, train_bn: bool = True):
     "Freeze the first `n` parameter groups (all but the last `-n` if `n < 0`), batch norm excepted if `train_bn`; train the rest."
@@ -108,7 +108,7 @@ def freeze_to(self: Learner, n: int, train_bn: bool = True):
             if not p.requires_grad: p.grad = None
     return self
 
-# %% ../nbs/07_transfer.ipynb #8f20e75e
+# %% ../nbs/07_transfer.ipynb #c281139b
 @patch
 def freeze(self: Learner, train_bn: bool = True):
     "Train only the last parameter group (the head), and batch-norm parameters if `train_bn`."
@@ -121,7 +121,7 @@ def unfreeze(self: Learner):
     "Train every parameter, in the same groups, keeping the optimizer's state."
     return self.freeze_to(0)
 
-# %% ../nbs/07_transfer.ipynb #54653f64
+# %% ../nbs/07_transfer.ipynb #026c2d24
 @patch
 def fine_tune(self: Learner, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float = 100,
               pct_start: float = 0.3, div: float = 5., **kwargs):
