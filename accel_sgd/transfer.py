@@ -121,7 +121,7 @@ def unfreeze(self: Learner):
     "Train every parameter, in the same groups, keeping the optimizer's state."
     return self.freeze_to(0)
 
-# %% ../nbs/07_transfer.ipynb #026c2d24
+# %% ../nbs/07_transfer.ipynb #f1dfe828
 @patch
 def fine_tune(self: Learner, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float = 100,
               pct_start: float = 0.3, div: float = 5., **kwargs):
