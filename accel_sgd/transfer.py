@@ -6,6 +6,7 @@ Docs: https://accel-sgd.github.io/accel_sgd/transfer.html.md"""
 
 # %% ../nbs/07_transfer.ipynb #00defaa7
 from __future__ import annotations
+from collections import Counter
 from typing import Callable
 
 import torch
@@ -29,15 +30,40 @@ def cnn_head(n_in: int, n_out: int) -> nn.Sequential:
     "The classifier: a stride-2 conv to `n_out` channels (2x2 -> 1x1) and a flatten."
     return nn.Sequential(conv_block(n_in, n_out, act=False), nn.Flatten())
 
+# %% ../nbs/07_transfer.ipynb #e2ec93bd
+_SHAPE = "nn.Sequential(body, head)"
+
+def _shape_of(model) -> str:
+    return f"an nn.Sequential of {len(model)} children" if isinstance(model, nn.Sequential) else f"a {type(model).__name__}"
+
 def replace_head(model: nn.Sequential, head: nn.Module) -> nn.Sequential:
     "A new `nn.Sequential(body, head)` sharing `model`'s body (`model[0]`)."
     if not (isinstance(model, nn.Sequential) and len(model) == 2):
-        raise TypeError("replace_head expects nn.Sequential(body, head); for another model, build the new model yourself")
+        raise TypeError(f"replace_head expects {_SHAPE}, got {_shape_of(model)}; for another model, build the new model yourself")
     return nn.Sequential(model[0], head)
 
+# %% ../nbs/07_transfer.ipynb #eed93a0a
+def _check_cover(groups: list, model: nn.Module, who: str) -> list:
+    "`groups`, after checking that they hold every parameter of `model` exactly once."
+    names = {id(p): n for n, p in model.named_parameters()}
+    seen = Counter(id(p) for g in groups for p in g)
+    twice = sorted(names.get(i, '?') for i, k in seen.items() if k > 1)
+    missing = [n for i, n in names.items() if i not in seen]
+    if twice: raise ValueError(f"{who} puts {', '.join(twice)} in more than one parameter group")
+    if missing: raise ValueError(f"{who} leaves {len(missing)} of the model's {len(names)} parameter tensors out of every group "
+                                 f"(such as {', '.join(missing[:3])}): they would never train")
+    return groups
+
+# %% ../nbs/07_transfer.ipynb #08523946
 def body_head_splitter(model: nn.Sequential) -> list:
-    "Parameter groups for discriminative rates: each child of the body, then the head."
-    return [list(child.parameters()) for child in model[0].children()] + [list(model[1].parameters())]
+    "Parameter groups for discriminative rates: one per child of the body that has parameters, then the head."
+    if not (isinstance(model, nn.Sequential) and len(model) == 2):
+        raise TypeError(f"body_head_splitter expects {_SHAPE}, got {_shape_of(model)}; make one, e.g. "
+                        f"nn.Sequential(model[:-2], model[-2:]) for chapter 5's simple_cnn (its last block and flatten are the head)")
+    body, head = model
+    groups = [list(c.parameters()) for c in body.children()] + [list(body.parameters(recurse=False)), list(head.parameters())]
+    if not groups[-1]: raise ValueError("body_head_splitter: the head (model[1]) has no parameters, so there is nothing new to train")
+    return _check_cover([g for g in groups[:-1] if g] + groups[-1:], model, 'body_head_splitter')
 
 # %% ../nbs/07_transfer.ipynb #92001fe0
 _NORM_TYPES = (nn.modules.batchnorm._BatchNorm, BatchNorm)
@@ -45,21 +71,67 @@ _NORM_TYPES = (nn.modules.batchnorm._BatchNorm, BatchNorm)
 def _norm_params(model: nn.Module) -> set:
     return {id(p) for m in model.modules() if isinstance(m, _NORM_TYPES) for p in m.parameters()}
 
+def _holds(opt, groups: list) -> bool:
+    "Whether `opt`'s parameter groups are exactly `groups`, parameter for parameter."
+    return opt is not None and len(opt.param_groups) == len(groups) and all(
+        len(pg['params']) == len(g) and all(a is b for a, b in zip(pg['params'], g)) for pg, g in zip(opt.param_groups, groups))
+
+# %% ../nbs/07_transfer.ipynb #dcdeaa10
+@patch
+def _opt_over_all(self: Learner) -> list:
+    "The splitter's groups, once the optimizer holds all of them (if not, a new one from `create_opt`, with the old one's state)."
+    groups = self.splitter(self.model)
+    if _holds(self.opt, groups): return groups
+    old, flags = self.opt, [(p, p.requires_grad) for p in self.model.parameters()]
+    try:
+        for p, _ in flags: p.requires_grad_(True)    # create_opt leaves out what does not train; here it must take all
+        self.create_opt()
+    finally:
+        for p, flag in flags: p.requires_grad_(flag)
+    if old is not None:
+        for p in (p for pg in self.opt.param_groups for p in pg['params']):
+            if p in old.state: self.opt.state[p] = old.state[p]
+    return groups
+
+# %% ../nbs/07_transfer.ipynb #8f20e75e
+@patch
+def freeze_to(self: Learner, n: int, train_bn: bool = True):
+    "Freeze the first `n` parameter groups (all but the last `-n` if `n < 0`), batch norm excepted if `train_bn`; train the rest."
+    groups = self._opt_over_all()
+    if isinstance(n, bool) or not isinstance(n, int) or not -len(groups) <= n < len(groups):
+        raise ValueError(f"freeze_to(n) takes an integer from {-len(groups)} to {len(groups) - 1} for these {len(groups)} "
+                         f"parameter groups (the last, the head, always trains), got {n!r}")
+    norm = _norm_params(self.model)
+    for i, g in enumerate(groups):
+        for p in g:
+            p.requires_grad_(i >= n % len(groups) or (train_bn and id(p) in norm))
+            if not p.requires_grad: p.grad = None
+    return self
+
+# %% ../nbs/07_transfer.ipynb #c281139b
 @patch
 def freeze(self: Learner, train_bn: bool = True):
-    "Train only the last parameter group (the head), and batch-norm parameters if `train_bn`; rebuild the optimizer."
-    groups, norm = self.splitter(self.model), _norm_params(self.model)
-    if len(groups) < 2: raise ValueError("freeze needs a splitter that puts the head in a group of its own (e.g. body_head_splitter)")
-    for g in groups[:-1]:
-        for p in g: p.requires_grad_(train_bn and id(p) in norm)
-    for p in groups[-1]: p.requires_grad_(True)
-    self.create_opt()
+    "Train only the last parameter group (the head), and batch-norm parameters if `train_bn`."
+    if len(self.splitter(self.model)) < 2:
+        raise ValueError("freeze needs a splitter that puts the head in a group of its own (e.g. body_head_splitter)")
+    return self.freeze_to(-1, train_bn)
 
 @patch
 def unfreeze(self: Learner):
-    "Train every parameter; rebuild the optimizer with all the parameter groups."
-    for p in self.model.parameters(): p.requires_grad_(True)
-    self.create_opt()
+    "Train every parameter, in the same groups, keeping the optimizer's state."
+    return self.freeze_to(0)
+
+# %% ../nbs/07_transfer.ipynb #f1dfe828
+@patch
+def fine_tune(self: Learner, epochs: int, base_lr: float = 2e-3, freeze_epochs: int = 1, lr_mult: float = 100,
+              pct_start: float = 0.3, div: float = 5., **kwargs):
+    "fastai's recipe: `freeze_epochs` of one-cycle with the body frozen, then `epochs` unfrozen with rates from `base_lr/2/lr_mult` to `base_lr/2`."
+    for name, n, least in (('epochs', epochs, 1), ('freeze_epochs', freeze_epochs, 0)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < least: raise ValueError(f"{name} must be an integer >= {least}, got {n!r}")
+    self.freeze()
+    if freeze_epochs: self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, **kwargs)
+    self.unfreeze()
+    return self.fit_one_cycle(epochs, slice(base_lr / 2 / lr_mult, base_lr / 2), pct_start=pct_start, div=div, **kwargs)
 
 # %% ../nbs/07_transfer.ipynb #f0bb85d8
 def resnet18_body_head(n_out: int, weights_file=None) -> nn.Sequential:
@@ -71,8 +143,8 @@ def resnet18_body_head(n_out: int, weights_file=None) -> nn.Sequential:
     if not path.is_file():
         raise FileNotFoundError(f"no pretrained ResNet-18 weights at {path}. On a machine with internet access, "
                                 f"torchvision.models.resnet18(weights='IMAGENET1K_V1') downloads them there once.")
-    model = torchvision.models.resnet18()
-    model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
-    body = nn.Sequential(model.conv1, model.bn1, model.relu, model.maxpool, model.layer1, model.layer2, model.layer3, model.layer4,
-                         model.avgpool, nn.Flatten())
-    return nn.Sequential(body, nn.Linear(model.fc.in_features, n_out))
+    m = torchvision.models.resnet18()
+    m.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
+    body = nn.Sequential(nn.Sequential(m.conv1, m.bn1, m.relu, m.maxpool), m.layer1, m.layer2, m.layer3, m.layer4,
+                         nn.Sequential(m.avgpool, nn.Flatten()))
+    return nn.Sequential(body, nn.Linear(m.fc.in_features, n_out))

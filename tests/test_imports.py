@@ -4,7 +4,7 @@ import pytest
 
 MODULES = ['data', 'quiz', 'sgd_loop', 'optimizer', 'learner', 'schedule', 'hooks', 'batchnorm', 'lr_find', 'transfer']
 # Methods later chapters add to Learner with `@patch`.
-PATCHED = ['fit_one_cycle', 'lr_find', 'freeze', 'unfreeze']
+PATCHED = ['fit_one_cycle', 'lr_find', 'freeze', 'unfreeze', 'freeze_to', 'fine_tune']
 
 
 @pytest.mark.parametrize('module', MODULES)
