@@ -6,7 +6,7 @@ Docs: https://accel-sgd.github.io/accel_sgd/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #d77266ed
 from __future__ import annotations
-import gzip, math, os, struct, zlib
+import gzip, math, operator, os, struct, zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,27 +40,42 @@ class IDXError(ValueError):
 _IDX_TYPES = {0x08: np.dtype('u1'), 0x09: np.dtype('i1'), 0x0B: np.dtype('>i2'),
               0x0C: np.dtype('>i4'), 0x0D: np.dtype('>f4'), 0x0E: np.dtype('>f8')}
 
+def _read_up_to(f, n: int, chunk: int = 1 << 20) -> bytearray:
+    "At most `n` bytes of the stream `f`, a chunk at a time: memory follows what the stream holds, not what a header claims."
+    buf = bytearray()
+    while len(buf) < n and (b := f.read(min(chunk, n - len(buf)))): buf += b
+    return buf
+
+def _parse_idx(fname: Path, f, size: int | None) -> torch.Tensor:
+    "Read an IDX stream `f`; `size` is the file's length for a plain file, None for a gzip stream (whose length is unknown)."
+    head = f.read(4)
+    if len(head) < 4 or head[:2] != b'\0\0' or head[2] not in _IDX_TYPES:
+        raise IDXError(f"{fname}: not an IDX file: it starts with bytes {head.hex(' ') or '(none)'}, "
+                       f"expected 00 00, a type byte (08 for unsigned bytes) and the number of dimensions")
+    dtype, ndim = _IDX_TYPES[head[2]], head[3]
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim: raise IDXError(f"{fname}: truncated inside its header ({4 + len(dims)} bytes, the header alone needs {4 + 4*ndim})")
+    shape = struct.unpack(f'>{ndim}I', dims)
+    need = math.prod(shape) * dtype.itemsize
+    def wrong(have): return IDXError(f"{fname}: {'truncated' if have < need else 'longer than its header says'}: the header promises "
+                                     f"shape {shape} ({need:,} bytes of data) but the file holds {have:,}"
+                                     + (" or more (decompression stopped there)" if have > need and size is None else ''))
+    if size is not None and size - 4 - 4*ndim != need: raise wrong(size - 4 - 4*ndim)   # a plain file's length says it all
+    data = _read_up_to(f, need)        # a gzip stream is decompressed this far and no further
+    if len(data) < need: raise wrong(len(data))
+    if size is None and f.read(1): raise wrong(need + 1)
+    arr = np.frombuffer(data, dtype=dtype).astype(dtype.newbyteorder('='), copy=False)   # native byte order
+    return torch.from_numpy(arr.reshape(shape))
+
 def read_idx(fname) -> torch.Tensor:
     "Read the IDX file `fname`, gzipped or not, into a tensor; raise `IDXError` naming the file if it is malformed."
     fname = Path(fname)
-    raw = fname.read_bytes()
-    if raw[:2] == b'\x1f\x8b':
-        try: raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as e:
-            raise IDXError(f"{fname}: the gzip stream is damaged or truncated ({e}); install or download the file again") from e
-    if len(raw) < 4 or raw[:2] != b'\0\0' or raw[2] not in _IDX_TYPES:
-        raise IDXError(f"{fname}: not an IDX file: it starts with bytes {raw[:4].hex(' ') or '(none)'}, "
-                       f"expected 00 00, a type byte (08 for unsigned bytes) and the number of dimensions")
-    dtype, ndim = _IDX_TYPES[raw[2]], raw[3]
-    start = 4 + 4 * ndim
-    if len(raw) < start: raise IDXError(f"{fname}: truncated inside its header ({len(raw)} bytes, the header alone needs {start})")
-    shape = struct.unpack(f'>{ndim}I', raw[4:start])
-    need, have = math.prod(shape) * dtype.itemsize, len(raw) - start
-    if have != need:
-        what = 'truncated' if have < need else 'longer than its header says'
-        raise IDXError(f"{fname}: {what}: the header promises shape {shape} ({need:,} bytes of data) but the file holds {have:,}")
-    data = np.frombuffer(raw, dtype=dtype, offset=start).astype(dtype.newbyteorder('='))  # a native-order, writable copy
-    return torch.from_numpy(data.reshape(shape))
+    with open(fname, 'rb') as f:
+        if f.read(2) != b'\x1f\x8b': f.seek(0); return _parse_idx(fname, f, os.fstat(f.fileno()).st_size)
+    try:
+        with gzip.open(fname, 'rb') as f: return _parse_idx(fname, f, None)
+    except (EOFError, OSError, zlib.error) as e:
+        raise IDXError(f"{fname}: the gzip stream is damaged or truncated ({e}); install or download the file again") from e
 
 # %% ../nbs/00_data.ipynb #47ec575b
 def write_idx(fname, t: torch.Tensor, gz: bool | None = None) -> Path:
@@ -85,26 +100,36 @@ def torchvision_cache() -> Path:
     "Where torchvision's `FashionMNIST(root, download=True)` keeps the raw files when `root` is PyTorch's cache."
     return Path(torch.hub.get_dir()).parent/'datasets'
 
+def _found_in(d: Path) -> dict:
+    "Each of the four files in `d` (or in torchvision's `d/FashionMNIST/raw`, whichever holds more), plain or gzipped, or None."
+    found = [{k: next((b/n for n in (stem, stem + '.gz') if (b/n).is_file()), None) for k, stem in FASHION_FILES.items()}
+             for b in (d, d/'FashionMNIST'/'raw')]
+    return max(found, key=lambda f: sum(v is not None for v in f.values()))
+
 def _files_in(d: Path) -> dict | None:
     "The four Fashion-MNIST files in `d` (or in torchvision's `d/FashionMNIST/raw`), plain or gzipped; None if any is missing."
-    for base in (d, d/'FashionMNIST'/'raw'):
-        found = {k: next((base/n for n in (stem, stem + '.gz') if (base/n).is_file()), None) for k, stem in FASHION_FILES.items()}
-        if all(found.values()): return found
-    return None
+    found = _found_in(d)
+    return found if all(found.values()) else None
 
 # %% ../nbs/00_data.ipynb #dc633cdc
 _HOW_TO_GET = ("Install Debian's package with `sudo apt-get install dataset-fashion-mnist`, "
                "point ACCEL_SGD_DATA (or `path=`) at a directory holding the four IDX files, "
                "or call load_fashion_mnist(download=True) on a machine with internet access.")
 
+def _lacking(why: str, d: Path) -> str:
+    "Why directory `d` (named by `why`) does not do: it does not exist, or which of the four files it lacks."
+    if not d.is_dir(): return f"{why}={d} does not hold Fashion-MNIST's files: there is no such directory. {_HOW_TO_GET}"
+    found = _found_in(d)
+    missing = [FASHION_FILES[k] for k, f in found.items() if f is None]
+    have = f"; it has {', '.join(f.name for f in found.values() if f)}" if len(missing) < 4 else ''
+    return f"{why}={d} does not hold {', '.join(missing)} (plain or .gz){have}. {_HOW_TO_GET}"
+
 def find_fashion_mnist(path=None) -> dict | None:
     "The four files' paths from the first place that has them (see the list above); None if no place has them."
     for why, d in (('path', path), ('ACCEL_SGD_DATA', os.environ.get('ACCEL_SGD_DATA'))):
         if d:
             found = _files_in(Path(d).expanduser())
-            if found is None:
-                raise FileNotFoundError(f"{why}={d} does not hold Fashion-MNIST's files "
-                                        f"({', '.join(FASHION_FILES.values())}, each plain or .gz). {_HOW_TO_GET}")
+            if found is None: raise FileNotFoundError(_lacking(why, Path(d).expanduser()))
             return found
     for d in (DEBIAN_DIR, torchvision_cache()):
         if (found := _files_in(d)) is not None: return found
@@ -146,7 +171,7 @@ def _locate(path=None, download: bool = True) -> tuple:
 
 def load_fashion_mnist(path=None, download: bool = True):
     "`((x_train, y_train), (x_valid, y_valid))`: uint8 images (n, 28, 28) and int64 labels, read from the first place that has them."
-    return _load_files(_locate(path, download))
+    return tuple((x.clone(), y.clone()) for x, y in _load_files(_locate(path, download)))   # copies: see below
 
 # %% ../nbs/00_data.ipynb #f01413d3
 class TensorBatchDataset(Dataset):
@@ -175,9 +200,17 @@ class DataLoaders:
                 f"valid: {len(self.valid.dataset)} items in {len(self.valid)} batches)")
 
 # %% ../nbs/00_data.ipynb #51f98e68
+def _positive_int(v, name: str, what: str) -> int:
+    "`v` as a Python `int` if it is a positive whole number (Python or numpy integer, one-element integer tensor), else a `ValueError`."
+    is_bool = isinstance(v, (bool, np.bool_)) or (isinstance(v, torch.Tensor) and v.dtype == torch.bool)
+    try: n = None if is_bool else operator.index(v)
+    except TypeError: n = None
+    if n is None or n < 1: raise ValueError(f"{name} must be a positive integer ({what}), got {v!r}")
+    return n
+
 def stratified_subset(y: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
     "Sorted indices of `n` items of `y`, as evenly spread over its classes as `n` allows, picked at random with `seed`."
-    if not isinstance(n, int) or n < 1: raise ValueError(f"subset must be a positive number of items per split, got {n!r}")
+    n = _positive_int(n, 'subset', 'the number of items per split')
     if n > len(y): raise ValueError(f"subset={n} is more than the {len(y)} items this split has")
     classes = y.unique()
     g = torch.Generator().manual_seed(seed)
@@ -196,17 +229,15 @@ def _pixel_stats(key: tuple):
     x = _load_files(key)[0][0].float().div_(255)
     return x.mean().item(), x.std().item()
 
-def _check_bs(bs, name='bs'):
-    if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1:
-        raise ValueError(f"{name} must be a positive integer (the number of items per batch), got {bs!r}")
-    return bs
+def _check_bs(bs, name='bs') -> int:
+    return _positive_int(bs, name, 'the number of items per batch')
 
 def get_dls(bs: int = 64, subset: int | None = None, as_dict: bool = False, normalize: bool = True,
             device=None, path=None, valid_bs: int | None = None, seed: int = 0) -> DataLoaders:
     "Fashion-MNIST as `DataLoaders` of `bs`-sized batches on `device`; `subset=n` takes n stratified items per split."
-    _check_bs(bs); valid_bs = _check_bs(valid_bs or bs, 'valid_bs')
+    bs = _check_bs(bs); valid_bs = bs if valid_bs is None else _check_bs(valid_bs, 'valid_bs')
     key = _locate(path)
-    (xt, yt), (xv, yv) = _load_files(key)
+    (xt, yt), (xv, yv) = _load_files(key)        # the cache itself: only read here, never handed out
     mean, std = _pixel_stats(key)
     if subset is not None:
         it, iv = stratified_subset(yt, subset, seed), stratified_subset(yv, subset, seed)
@@ -215,5 +246,5 @@ def get_dls(bs: int = 64, subset: int | None = None, as_dict: bool = False, norm
     def prep(x): 
         x = x.float().div_(255).unsqueeze(1)
         return (x.sub_(mean).div_(std) if normalize else x).to(device)
-    return DataLoaders(batch_loader(TensorBatchDataset(prep(xt), yt.to(device), as_dict), bs, shuffle=True),
-                       batch_loader(TensorBatchDataset(prep(xv), yv.to(device), as_dict), valid_bs, shuffle=False))
+    return DataLoaders(batch_loader(TensorBatchDataset(prep(xt), yt.to(device, copy=True), as_dict), bs, shuffle=True),
+                       batch_loader(TensorBatchDataset(prep(xv), yv.to(device, copy=True), as_dict), valid_bs, shuffle=False))

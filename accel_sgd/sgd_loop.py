@@ -6,13 +6,14 @@ Docs: https://accel-sgd.github.io/accel_sgd/sgd_loop.html.md"""
 
 # %% ../nbs/01_sgd_loop.ipynb #411cabb9
 from __future__ import annotations
-import argparse, copy, sys, time
+import argparse, copy, math, numbers, os, sys, time
+from pathlib import Path
 
 import torch
 from torch import nn
 from fastprogress.fastprogress import master_bar, progress_bar
 
-from .data import default_device, get_dls
+from .data import default_device, get_dls, _positive_int
 
 # %% auto #0
 __all__ = ['make_mlp', 'train_loop', 'test_loop', 'BasicSGD', 'BaselineRun', 'fit_baseline', 'main']
@@ -49,11 +50,17 @@ def test_loop(dl, model: nn.Module, loss_fn) -> tuple[float, float]:
     return total_loss / n, correct / n
 
 # %% ../nbs/01_sgd_loop.ipynb #fef58b1b
+def _check_lr(lr, zero_ok: bool = False) -> float:
+    "`lr` as a float if it is a finite number above zero (or zero, if `zero_ok`): Python, numpy, or a one-element tensor."
+    if isinstance(lr, torch.Tensor) and lr.numel() == 1 and lr.dtype != torch.bool and not lr.is_complex(): lr = lr.item()
+    ok = isinstance(lr, numbers.Real) and not isinstance(lr, bool) and math.isfinite(lr) and (lr > 0 or zero_ok and lr == 0)
+    if not ok: raise ValueError(f"lr must be a finite {'non-negative' if zero_ok else 'positive'} number (the step size), got {lr!r}")
+    return float(lr)
+
 class BasicSGD:
     "Plain SGD written by hand: `step` moves each parameter against its gradient, `zero_grad` clears the gradients."
     def __init__(self, params, lr: float):
-        if not lr >= 0: raise ValueError(f"lr must be a non-negative number, got {lr!r}")
-        self.params, self.lr = list(params), lr
+        self.params, self.lr = list(params), _check_lr(lr, zero_ok=True)
         if not self.params: raise ValueError("params is empty: pass model.parameters() of a model that has some")
     def step(self):
         with torch.no_grad():
@@ -65,7 +72,7 @@ class BasicSGD:
 
 # %% ../nbs/01_sgd_loop.ipynb #2a926dc0
 class BaselineRun:
-    "The result of `fit_baseline`: a row per epoch, every batch's training loss, and the trained model."
+    "The result of `fit_baseline`: a row per epoch (numbered from 0, as the Learner numbers them), every batch's training loss, and the trained model."
     def __init__(self, rows: list[dict], batch_losses: list[float], model: nn.Module):
         self.rows, self.batch_losses, self.model = rows, batch_losses, model
 
@@ -82,23 +89,23 @@ class BaselineRun:
         return '\n'.join([line(self.columns)] + [line(self.cells(r)) for r in self.rows])
 
     def plot(self, ax=None):
-        "Training loss per batch (and its moving average) with validation loss per epoch."
+        "Training loss per batch (and its moving average) with the validation loss at the end of each epoch."
         import matplotlib.pyplot as plt
         if ax is None: _, ax = plt.subplots(figsize=(7, 3.5))
         n = len(self.batch_losses) // len(self.rows)
         t = torch.tensor(self.batch_losses)
-        ax.plot(t, alpha=0.3, label='train (batch)')
+        ax.plot(t, alpha=0.3, label='train (each batch)')
         k = max(1, n // 10)
         ax.plot(range(k - 1, len(t)), t.unfold(0, k, 1).mean(1), label=f'train (mean of {k} batches)')
-        ax.plot([n * r['epoch'] for r in self.rows], [r['valid_loss'] for r in self.rows], 'o-', label='valid (epoch)')
-        ax.set_xlabel('batch'); ax.set_ylabel('cross-entropy loss'); ax.legend()
+        ax.plot([n * (r['epoch'] + 1) for r in self.rows], [r['valid_loss'] for r in self.rows], 'o-', label='valid (end of each epoch)')
+        ax.set_xlabel('batch (optimizer step)'); ax.set_ylabel('cross-entropy loss'); ax.legend()
         return ax
 
 # %% ../nbs/01_sgd_loop.ipynb #87f16215
 def fit_baseline(epochs: int = 10, lr: float = 1e-3, bs: int = 64, subset: int | None = None, hand_written: bool = False,
                  normalize: bool = False, seed: int = 0, device=None, progress: bool = True, verbose: bool = True) -> BaselineRun:
     "Train `make_mlp()` on Fashion-MNIST with plain SGD (torch's, or `BasicSGD` if `hand_written`); `verbose` prints a row per epoch."
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    epochs, lr = _positive_int(epochs, 'epochs', 'the number of passes over the training set'), _check_lr(lr)
     device = default_device() if device is None else torch.device(device)
     dls = get_dls(bs=bs, subset=subset, normalize=normalize, device=device)
     torch.manual_seed(seed)
@@ -106,8 +113,8 @@ def fit_baseline(epochs: int = 10, lr: float = 1e-3, bs: int = 64, subset: int |
     loss_fn = nn.CrossEntropyLoss()
     opt = BasicSGD(model.parameters(), lr) if hand_written else torch.optim.SGD(model.parameters(), lr=lr)
     run = BaselineRun(rows=[], batch_losses=[], model=model)
-    bar = master_bar(range(1, epochs + 1)) if progress else None
-    for epoch in (bar if bar is not None else range(1, epochs + 1)):
+    bar = master_bar(range(epochs)) if progress else None
+    for epoch in (bar if bar is not None else range(epochs)):    # numbered from 0, as the Learner does
         start = time.perf_counter()
         losses = train_loop(dls.train, model, loss_fn, opt, progress=bar)
         valid_loss, acc = test_loop(dls.valid, model, loss_fn)
@@ -115,25 +122,38 @@ def fit_baseline(epochs: int = 10, lr: float = 1e-3, bs: int = 64, subset: int |
         run.rows.append(dict(epoch=epoch, train_loss=sum(losses) / len(losses), valid_loss=valid_loss,
                          accuracy=acc, time=time.perf_counter() - start))
         if verbose and bar is not None:                  # a live table under the progress bar
-            if epoch == 1: bar.write(list(run.columns), table=True)
+            if epoch == 0: bar.write(list(run.columns), table=True)
             bar.write(run.cells(run.rows[-1]), table=True)
-        elif verbose: print(run.table() if epoch == 1 else run.table().splitlines()[-1], flush=True)
+        elif verbose: print(run.table() if epoch == 0 else run.table().splitlines()[-1], flush=True)
     return run
 
 # %% ../nbs/01_sgd_loop.ipynb #13fd8a7e
+def _plot_path(fname) -> Path:
+    "Where `--plot` will save, checked before any training: a format matplotlib writes, in an existing, writable directory."
+    from matplotlib.backend_bases import FigureCanvasBase
+    p, kinds = Path(fname).expanduser(), FigureCanvasBase.get_supported_filetypes()
+    if p.is_dir(): raise ValueError(f"--plot {fname} is a directory; give a file name, such as {p/'loss.png'}")
+    if p.suffix[1:].lower() not in kinds:
+        raise ValueError(f"--plot {fname}: end the file name with one of {', '.join('.' + k for k in sorted(kinds))} so matplotlib knows the format")
+    if not p.parent.is_dir(): raise ValueError(f"--plot {fname}: the directory {p.parent} does not exist; create it first or choose another")
+    if not os.access(p.parent, os.W_OK): raise ValueError(f"--plot {fname}: the directory {p.parent} is not writable; choose another")
+    return p
+
 def main(argv=None):
     "The `accel-sgd-baseline` command: train chapter 1's baseline and print its table."
     ap = argparse.ArgumentParser(prog='accel-sgd-baseline', description="Chapter 1's baseline: PyTorch's tutorial MLP on "
-                                 "Fashion-MNIST with plain SGD, printing loss and accuracy per epoch.")
+                                 "Fashion-MNIST with plain SGD, printing loss and accuracy per epoch (numbered from 0).")
     ap.add_argument('--epochs', type=int, default=10, help='number of epochs (default: 10)')
-    ap.add_argument('--lr', type=float, default=1e-3, help='learning rate (default: 0.001)')
+    ap.add_argument('--lr', type=float, default=1e-3, help='learning rate, finite and above 0 (default: 0.001)')
     ap.add_argument('--bs', type=int, default=64, help='batch size (default: 64)')
     ap.add_argument('--subset', type=int, default=None, help='train and validate on this many pictures per split (default: all)')
     ap.add_argument('--hand-written', action='store_true', help="use BasicSGD instead of torch.optim.SGD")
     ap.add_argument('--cpu', action='store_true', help='train on the CPU even when a GPU is available')
     ap.add_argument('--no-progress', action='store_true', help='no progress bar')
-    ap.add_argument('--plot', metavar='PNG', help='also save the loss plot to this file')
+    ap.add_argument('--plot', metavar='PNG', help='also save the loss plot to this file (.png, .pdf, .svg, ...)')
     args = ap.parse_args(argv)
+    try: _check_lr(args.lr); plot = _plot_path(args.plot) if args.plot else None   # before training, not after
+    except ValueError as e: ap.error(str(e))
     device = default_device(False if args.cpu else None)
     print(f"accel_sgd chapter 1 baseline: MLP 784-512-512-10, {'BasicSGD' if args.hand_written else 'torch.optim.SGD'} "
           f"lr={args.lr}, batch size {args.bs}, {args.epochs} epochs, {args.subset or 'all'} pictures per split, on {device}", flush=True)
@@ -145,7 +165,7 @@ def main(argv=None):
     tutorial = (args.epochs, args.lr, args.bs, args.subset) == (10, 1e-3, 64, None)
     print(f"final accuracy {run.rows[-1]['accuracy']:.1%} after {time.perf_counter() - start:.0f} s"
           + (" (PyTorch's tutorial reports 71.0% with these settings)" if tutorial else ''))
-    if args.plot:
+    if plot is not None:
         import matplotlib; matplotlib.use('Agg')
-        run.plot().figure.savefig(args.plot, dpi=100, bbox_inches='tight')
-        print(f"loss plot saved to {args.plot}")
+        run.plot().figure.savefig(plot, dpi=100, bbox_inches='tight')
+        print(f"loss plot saved to {plot}")
