@@ -6,7 +6,7 @@ Docs: https://accel-sgd.github.io/accel_sgd/optimizer.html.md"""
 
 # %% ../nbs/02_optimizer.ipynb #2cbc1a79
 from __future__ import annotations
-import difflib, functools, inspect, math, numbers
+import difflib, functools, inspect, math, numbers, warnings
 from typing import Callable, Iterable
 
 import torch
@@ -124,7 +124,9 @@ def _dry_run(cbs: list, hypers: dict) -> set | None:
     state, missing = {}, {}                               # missing: name -> the first callback that reads it
     for cb in cbs:
         missing.update({n: _name(cb) for n in sorted(_needs(cb) - set(hypers) - set(state) - set(missing))})
-        try: state.update(cb(p, **hypers, **{m: 0.5 for m in missing}, **state) or {})   # 0.5 stands in for a missing number
+        try:
+            with warnings.catch_warnings():               # a deprecation warning would be said again at the first step
+                warnings.simplefilter('ignore'); state.update(cb(p, **hypers, **{m: 0.5 for m in missing}, **state) or {})  # 0.5 stands in
         except Exception: state = None; break            # a callback that needs real numbers: the first step will tell
     if missing:
         raise ValueError(f"missing hyperparameter{'s' * (len(missing) > 1)} " + ', '.join(f"{m!r} (read by {c})" for m, c in missing.items())
