@@ -1,4 +1,4 @@
-"""The same optimizer callbacks, run over whole lists of tensors at once (`foreach=True`) and compiled into one pass over memory (`compile=True`), as fast as torch's fused Adam.
+"""The same optimizer callbacks, run over whole lists of tensors at once (`foreach=True`) and compiled into one pass over memory (`compile=True`), nearly as fast as torch's fused Adam.
 
 Docs: https://accel-sgd.github.io/accel_sgd/fast.html.md"""
 
