@@ -5,6 +5,7 @@ from .data import *
 from .quiz import *
 from .sgd_loop import *
 from .optimizer import *
+from .fast import *
 from .learner import *
 from .schedule import *
 from .hooks import *
