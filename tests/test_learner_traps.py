@@ -111,3 +111,13 @@ def test_dls_valid_none_refused_before_training():
     class C(Callback):
         def after_step(self): steps.append(1)
     ft.test_fail(l.fit, args=[1], kwargs=dict(cbs=[C()]), contains='dls.valid'); ft.test_eq(steps, [])
+
+def test_rnn_regularizer_lets_go_of_activations():
+    from accel_sgd.learner import RNNRegularizer
+    class Triple(nn.Module):
+        def __init__(self): super().__init__(); self.lin = nn.Linear(1, 1)
+        def forward(self, x): h = self.lin(x).sigmoid(); self.ref = weakref.ref(h); return h, h, h
+    class Stop(Callback):
+        def after_loss(self): raise CancelFitException()
+    l = synth_learner(cbs=[RNNRegularizer(alpha=1.), Stop()]); l.model = Triple(); l.fit(1); gc.collect()
+    assert l.model.ref() is None
