@@ -27,13 +27,14 @@ def run_dir(log_dir, name: str) -> Path:
         try: d.mkdir(parents=True); return d
         except FileExistsError: i += 1; d = base.with_name(f"{base.name}-{i}")
 
-# %% ../nbs/09c_tensorboard.ipynb #a6be4699
+# %% ../nbs/09c_tensorboard.ipynb #06994ea8
 def load_events(path):
     "TensorBoard's own `EventAccumulator` over the run directory `path`, loaded with every record kept."
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     ea = EventAccumulator(str(path), size_guidance={'scalars': 0, 'histograms': 0, 'images': 0, 'tensors': 0})
     return ea.Reload()
 
+# %% ../nbs/09c_tensorboard.ipynb #a6be4699
 def read_scalars(path) -> dict:
     "Every scalar series of a run: `{tag: [(step, value), ...]}`."
     ea = load_events(path)
