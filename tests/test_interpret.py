@@ -73,3 +73,18 @@ def test_contract_and_cleanup():
                      (dict(layer='1', target=[1, 2, 3]), 'target must be')]:
         with pytest.raises((KeyError, ValueError), match=msg.replace('(', r'\(').replace(')', r'\)')): grad_cam(m, x, **bad)
         assert sum(len(mod._forward_hooks) for mod in m.modules()) == 0 and m.training
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device: sync detection is CUDA-only')
+def test_gradient_stats_never_sync_on_cuda():
+    "torch raises on any synchronising operation in sync-debug mode 'error': recording must not trigger one."
+    from accel_sgd.interpret import grad_stats
+    model = nn.Sequential(*[nn.Linear(64, 64) for _ in range(8)]).cuda()
+    model(torch.randn(32, 64, device='cuda')).sum().backward()
+    params = list(model.parameters())
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode('error')
+    try: stats = [grad_stats(params) for _ in range(5)]
+    finally: torch.cuda.set_sync_debug_mode('default')
+    ref = torch.stack([torch.stack([p.grad.min(), p.grad.mean(), p.grad.max(), p.grad.norm()]) for p in params]).cpu()
+    assert torch.allclose(torch.stack(stats).cpu(), ref.expand(5, -1, -1))
