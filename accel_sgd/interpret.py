@@ -26,9 +26,9 @@ GRAD_STATS = ('min', 'mean', 'max', 'norm')
 
 def grad_stats(params) -> torch.Tensor:
     "A `(len(params), 4)` tensor on the gradients' device: min, mean, max and norm of each gradient (NaN where `.grad` is None); never syncs."
-    rows = [torch.full((4,), float('nan'), device=p.device) if p.grad is None else
-            torch.stack([p.grad.min(), p.grad.mean(), p.grad.max(), p.grad.norm()]).float() for p in params]
-    return torch.stack(rows)
+    def four(g):   # mean and norm accumulate in float32, so half-precision gradients do not overflow
+        return torch.stack([g.min().float(), g.mean(dtype=torch.float32), g.max().float(), torch.linalg.vector_norm(g, dtype=torch.float32)])
+    return torch.stack([torch.full((4,), float('nan'), device=p.device) if p.grad is None else four(p.grad) for p in params])
 
 # %% ../nbs/09b_interpret.ipynb #d2c324d9
 class GradientStats(Callback):
