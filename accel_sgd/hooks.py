@@ -68,7 +68,7 @@ class ActivationStats(Callback):
         if not self.learn.training or o is None: return
         o = o.detach().float()
         self.means[i].append(o.mean().item()); self.stds[i].append(o.std().item()); self.zeros[i].append((o == 0).float().mean().item())
-        units = o.reshape(o.shape[0], o.shape[1] if o.dim() > 1 else 1, -1)          # (batch, unit, position)
+        units = o.reshape(len(o) if o.dim() else 1, o.shape[1] if o.dim() > 1 else 1, -1)   # (batch, unit, position)
         self.dead[i].append((units != 0).any(2).any(0).logical_not().float().mean().item())
         lo, hi = self.hist_range
         self.outside[i].append(((o < lo) | (o > hi)).float().mean().item())
