@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from fastcore.basics import patch
 
-from .learner import Callback, CancelFitException, CancelValidException, Learner, ProgressCallback, get_hyper
+from .learner import Callback, CancelFitException, CancelValidException, Learner, ProgressCallback, get_hyper, loader_len
 from .schedule import set_hyper
 
 # %% auto #0
@@ -280,13 +280,13 @@ def lr_find(self: Learner, start_lr: float = 1e-7, end_lr: float = 10., num_it: 
             show_plot: bool = True) -> LRFindResult:
     "Run the learning-rate range test, restore the learner exactly, and return the curve with suggestions."
     finder = LRFinder(start_lr, end_lr, num_it, stop_div)   # checks its arguments before anything runs
-    n_batches = len(self.dls.train)
+    n_batches = loader_len(self.dls.train)   # None for a loader without a length
     if n_batches == 0: raise ValueError("dls.train is empty: there is nothing to run the finder on")
     with TrainingState(self):
         if self.opt is None: self.create_opt()
         quiet = [cb for cb in self.cbs if isinstance(cb, ProgressCallback)]   # no table of the finder's run
         for cb in quiet: self.remove_cb(cb)
-        try: self.fit(math.ceil(finder.num_it / n_batches), cbs=[finder])
+        try: self.fit(math.ceil(finder.num_it / (n_batches or 1)), cbs=[finder])   # the finder stops the fit after num_it batches
         finally:
             for cb in quiet: self.add_cb(cb)
     res = suggestions(finder.lrs, finder.losses, finder.raw_losses)

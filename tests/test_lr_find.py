@@ -37,3 +37,23 @@ def test_sigint_during_restore_is_held_back():
     r = subprocess.run([sys.executable, '-c', SCRIPT], capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert 'INTERRUPTED' in r.stdout.split() and 'model True opt True rng True' in r.stdout, r.stdout + r.stderr
+
+
+def test_lr_find_on_a_loader_without_length():
+    "A `DataLoader` over an `IterableDataset` has no length: the finder still runs its `num_it` batches and restores."
+    import torch
+    from torch.utils.data import DataLoader, IterableDataset
+    from accel_sgd.learner import synth_learner
+    import accel_sgd.lr_find
+
+    class Stream(IterableDataset):
+        def __iter__(self):
+            g = torch.Generator().manual_seed(0)
+            for _ in range(64):
+                x = torch.randn(1, generator=g); yield x, 2 * x + 1
+    learn = synth_learner()
+    learn.dls.train = DataLoader(Stream(), batch_size=4)
+    before = {k: v.clone() for k, v in learn.model.state_dict().items()}
+    res = learn.lr_find(num_it=30, show_plot=False)
+    assert len(res.lrs) > 1
+    assert all(torch.equal(v, learn.model.state_dict()[k]) for k, v in before.items())
