@@ -152,18 +152,24 @@ def muon_step(p, lr, mom, eps, grad_avg, nesterov=True, ns_coefficients=NS_COEFF
     O = newton_schulz(g.lerp(m, mom) if nesterov else m, ns_steps, ns_coefficients, eps)
     p.add_(O.reshape(p.shape), alpha=-lr * _ADJUST_LR[adjust_lr_fn](*O.shape))
 
-# %% ../nbs/08_optimizers_beyond.ipynb #189f5686
-def only_in(cb, muon: bool):
+# %% ../nbs/08_optimizers_beyond.ipynb #ca1e3e2a
+class only_in:
     "`cb`, run only in the parameter groups whose hyperparameter `muon` (True unless set) equals `muon`."
-    def gated(p, muon=True, **kwargs):
-        if muon == want: return cb(p, **kwargs)
-    want, P = muon, inspect.Parameter
-    names = [prm.replace(kind=P.KEYWORD_ONLY, default=None if prm.default is P.empty else prm.default)
-             for n, prm in inspect.signature(cb).parameters.items() if n != 'p' and prm.kind != P.VAR_KEYWORD]
-    gated.__signature__ = inspect.Signature([P('p', P.POSITIONAL_OR_KEYWORD), *names, P('muon', P.KEYWORD_ONLY, default=True),
-                                             P('kwargs', P.VAR_KEYWORD)])
-    gated.__name__ = f"{getattr(cb, 'func', cb).__name__}_if_{'muon' if muon else 'adamw'}"
-    return gated
+    def __init__(self, cb, muon: bool):
+        self.cb, self.muon = cb, muon
+        self.__name__ = f"{getattr(cb, 'func', cb).__name__}_if_{'muon' if muon else 'adamw'}"
+
+    def __call__(self, p, muon=True, **kwargs):
+        if muon == self.muon: return self.cb(p, **kwargs)
+
+    @property
+    def __signature__(self):
+        "`cb`'s keywords, each with a default (None if it had none), and `muon`."
+        P = inspect.Parameter
+        names = [prm.replace(kind=P.KEYWORD_ONLY, default=None if prm.default is P.empty else prm.default)
+                 for n, prm in inspect.signature(self.cb).parameters.items() if n != 'p' and prm.kind != P.VAR_KEYWORD]
+        return inspect.Signature([P('p', P.POSITIONAL_OR_KEYWORD), *names, P('muon', P.KEYWORD_ONLY, default=True),
+                                  P('kwargs', P.VAR_KEYWORD)])
 
 # %% ../nbs/08_optimizers_beyond.ipynb #598e203d
 def muon_split(model: nn.Module) -> list[dict]:
@@ -194,7 +200,7 @@ def Muon(params, lr: float = 1e-3, mom: float = 0.95, wd: float = 0.1, eps: floa
                              f"put vectors in a group with muon=False (AdamW), as Muon(muon_split(model)) does")
     return opt
 
-# %% ../nbs/08_optimizers_beyond.ipynb #53363cac
+# %% ../nbs/08_optimizers_beyond.ipynb #8f9d5884
 def lion_step(p, lr, step_mom, grad_avg=None, **kwargs):
     "Lion's step: the sign of `step_mom` $m$ + (1 - `step_mom`) $g$, times `lr`."
     m = torch.zeros_like(p) if grad_avg is None else grad_avg
