@@ -220,6 +220,12 @@ def _compare_value(name: str, got, want, orig, atol, rtol):
         g = as_real(got, name)
         if not math.isclose(g, want, rel_tol=rtol, abs_tol=atol): raise WrongAnswer(f"{name} is {g:.6g}, {_off(g, want, None).split(' is ')[-1]}")
         return
+    if isinstance(want, (list, tuple)) and want and all(isinstance(w, numbers.Real) and not isinstance(w, bool) for w in want):
+        gs = _real_list(got, len(want))
+        if len(gs) != len(want): raise WrongAnswer(f"{name} should hold {len(want)} numbers, got {'more' if len(gs) > len(want) else len(gs)}")
+        for i, (g, w) in enumerate(zip(gs, want)):
+            if not math.isclose(g, w, rel_tol=rtol, abs_tol=atol): raise WrongAnswer(f"item #{i} of {name} is {g:.6g}, {_off(g, w, None).split(' is ')[-1]}")
+        return
     want_t, got_t, orig_t = _attr_tensors(want, name), _attr_tensors(got, name), _attr_tensors(orig, name)
     for k, w in want_t.items(): _compare_tensor(k, got_t.get(k), w, orig_t.get(k), atol, rtol)
 
