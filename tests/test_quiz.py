@@ -198,3 +198,17 @@ def test_questionnaires_load_in_a_fresh_interpreter():
     assert res.returncode == 0, res.stderr
     n, n_q, title = res.stdout.split(' ', 2)
     assert int(n) == 8 and int(n_q) == len(QUESTIONS) and title.strip() == 'Chapter 7: transfer learning'
+
+
+def test_the_package_ships_the_questions_and_the_test_run_counts_them():
+    import tomllib
+    from setuptools import find_packages
+    include = tomllib.loads((ROOT/'pyproject.toml').read_text())['tool']['setuptools']['packages']['find']['include']
+    assert 'accel_sgd.questions' in find_packages(str(ROOT), include=include)
+    sys.path.insert(0, str(ROOT/'tools'))
+    try: import run_tests
+    finally: sys.path.pop(0)
+    names = {str(p.relative_to(ROOT/'nbs')) for p in run_tests.notebooks()}
+    import pkgutil, accel_sgd.questions
+    modules = [m.name for m in pkgutil.iter_modules(accel_sgd.questions.__path__)]   # ch01_sgd_loop <- questions/01_sgd_loop.ipynb
+    assert len(modules) == 8 and {f'questions/{m[2:]}.ipynb' for m in modules} <= names
