@@ -7,8 +7,8 @@ Docs: https://accel-sgd.github.io/accel_sgd/questions/learner.html.md"""
 # %% auto #0
 __all__ = ['quiz']
 
-# %% ../../nbs/questions/03_learner.ipynb #637246ee
-import math
+# %% ../../nbs/questions/03_learner.ipynb #3e505958
+import contextlib, math
 import numpy as np
 import torch
 from torch import nn
@@ -50,13 +50,25 @@ def _layouts(trials: int):
     g = torch.Generator().manual_seed(0)
     return [(2, 1, 2)] + [tuple(int(torch.randint(lo, hi, (1,), generator=g)) for lo, hi in ((1, 5), (1, 4), (1, 4))) for _ in range(trials - 1)]
 
+@contextlib.contextmanager
+def _explain_run_before(cb):
+    "Explain the book's `run_before = Recorder` (a class where a tuple is expected), should the Learner refuse it."
+    try: yield
+    except TypeError as e:
+        if 'not iterable' in str(e) and any(isinstance(getattr(cb, a, ()), type) for a in ('run_before', 'run_after')):
+            raise WrongAnswer("`run_before` and `run_after` take a tuple of callback classes or names: write "
+                              "`run_before = (Recorder,)`, not the book's `run_before = Recorder`") from None
+        raise
+
 def _check_resetter(answer, trials: int = 4):
     make = _as_callback(answer)
     for n_train, n_valid, n_epoch in _layouts(trials):
         log = []
-        learn = synth_learner(n_train=n_train, n_valid=n_valid, cbs=[make()])
-        learn.model = _LoggingModel(log)
-        learn.fit(n_epoch)
+        cb = make()
+        with _explain_run_before(cb):
+            learn = synth_learner(n_train=n_train, n_valid=n_valid, cbs=[cb])
+            learn.model = _LoggingModel(log)
+            learn.fit(n_epoch)
         where = f" (in a fit of {n_epoch} epoch{'s' if n_epoch > 1 else ''}, each with {n_train} training and {n_valid} validation batches)"
         reset, prev, epoch, i = False, None, 0, 0
         for item in log:
@@ -89,6 +101,10 @@ class _ResetBookStyle(Callback):   # the book's, without after_fit
     def before_train(self): self.model.reset()
     def before_validate(self): self.model.reset()
 
+class _ResetBookEvents(Callback):   # the book's event names, from before fastai renamed begin_* to before_*
+    def begin_train(self): self.model.reset()
+    def begin_validate(self): self.model.reset()
+
 class _ResetTrainOnly(Callback):
     def before_train(self): self.model.reset()
     def after_fit(self): self.model.reset()
@@ -112,7 +128,7 @@ quiz.add('model_resetter', "Write the `ModelResetter` callback (without peeking)
          "phase, since carrying the state is the point; and after fit, so the model is left clean for whoever uses it next "
          "(the book's version omits this).",
          check=_check_resetter, reference=_Resetter, also_right=(_Resetter(), _ResetAtEnds, ModelResetter),
-         wrong=(_ResetBookStyle, _ResetTrainOnly, _ResetEveryBatch, 'ModelResetter'), hardcoded=(_ResetByCount,), source='fastbook 16 Q23')
+         wrong=(_ResetBookStyle, _ResetBookEvents, _ResetTrainOnly, _ResetEveryBatch, 'ModelResetter'), hardcoded=(_ResetByCount,), source='fastbook 16 Q23')
 
 # %% ../../nbs/questions/03_learner.ipynb #15c94144
 quiz.add('read_write', "How can you access the necessary attributes of the training loop inside a callback? When can you use or not "
@@ -147,9 +163,11 @@ def _nan_fit(make_cb, n_train: int, n_epoch: int, bad: int, kind: str) -> dict:
     class CountSteps(Callback):
         order = 100
         def after_step(self): steps.append(calls['train'])
-    learn = synth_learner(n_train=n_train, n_valid=1, cbs=[make_cb(), CountSteps()])
-    learn.loss_func = loss_func
-    learn.fit(n_epoch)
+    cb = make_cb()
+    with _explain_run_before(cb):
+        learn = synth_learner(n_train=n_train, n_valid=1, cbs=[cb, CountSteps()])
+        learn.loss_func = loss_func
+        learn.fit(n_epoch)
     return {'steps_before': sum(s < bad for s in steps), 'stepped_on_bad': bad in steps, 'after_bad': max(calls['train'] - bad, 0),
             'recorded': sum(not math.isfinite(l) for l in learn.recorder.losses)}
 
@@ -185,6 +203,11 @@ class _TerminateBook(Callback):   # the book's: in after_batch, before the Recor
     def after_batch(self):
         if torch.isinf(self.loss) or torch.isnan(self.loss): raise CancelFitException
 
+class _TerminateBookExact(Callback):   # the book's, word for word
+    run_before = Recorder
+    def after_batch(self):
+        if torch.isinf(self.loss) or torch.isnan(self.loss): raise CancelFitException
+
 class _TerminateEpoch(Callback):
     def after_loss(self):
         if not torch.isfinite(self.loss): raise CancelEpochException()
@@ -204,7 +227,7 @@ quiz.add('terminate_on_nan', "Write the `TerminateOnNaN` callback (without peeki
          "optimizer never steps with the bad loss's gradients and the recorder never records it; `isfinite` catches NaN and "
          "±infinity alike; `CancelFitException` ends the whole fit.",
          check=_check_terminate, reference=_Terminate, also_right=(_Terminate(), _TerminateAfterBackward, TerminateOnNaNCallback),
-         wrong=(_TerminateBook, _TerminateEpoch, _TerminateNanOnly), hardcoded=(_TerminateAtBatch6,), source='fastbook 16 Q26')
+         wrong=(_TerminateBook, _TerminateBookExact, _TerminateEpoch, _TerminateNanOnly), hardcoded=(_TerminateAtBatch6,), source='fastbook 16 Q26')
 
 # %% ../../nbs/questions/03_learner.ipynb #08e7e229
 quiz.add('ordering', "How do you make sure your callback runs after or before another callback?",
