@@ -212,3 +212,38 @@ def test_the_package_ships_the_questions_and_the_test_run_counts_them():
     import pkgutil, accel_sgd.questions
     modules = [m.name for m in pkgutil.iter_modules(accel_sgd.questions.__path__)]   # ch01_sgd_loop <- questions/01_sgd_loop.ipynb
     assert len(modules) == 8 and {f'questions/{m[2:]}.ipynb' for m in modules} <= names
+
+
+MESSAGES = [   # (module, key, wrong answer, what its verdict must say)
+    ('ch01_sgd_loop', 'sgd_update', '_rebinds', 'was not changed'),
+    ('ch01_sgd_loop', 'sgd_update', '_without_no_grad', 'torch.no_grad()'),
+    ('ch01_sgd_loop', 'train_step', '_no_zero', 'zero_grad'),
+    ('ch02_optimizer', 'sgd_cb_plus_equals', '_sgd_cb_rebinds', 'did not move'),
+    ('ch02_optimizer', 'momentum', '_avg_no_return', "must return {'grad_avg'"),
+    ('ch02_optimizer', 'momentum', '_avg_fixed', 'mom='),
+    ('ch02_optimizer', 'adam_step', '_adam_changes_avg', 'changed `grad_avg` in place'),
+    ('ch03_learner', 'model_resetter', '_ResetBookStyle', 'not reset after the fit'),
+    ('ch03_learner', 'model_resetter', '_ResetTrainOnly', 'validation phase'),
+    ('ch03_learner', 'model_resetter', '_ResetEveryBatch', 'reset between batches'),
+    ('ch03_learner', 'terminate_on_nan', '_TerminateBook', "the book's version checks in `after_batch`"),
+    ('ch03_learner', 'terminate_on_nan', '_TerminateEpoch', 'went on for'),
+    ('ch03_learner', 'terminate_on_nan', '_TerminateNanOnly', 'isfinite'),
+    ('ch05b_batchnorm', 'bn_forward', '_bn_in_place', 'changed `x` in place'),
+    ('ch05b_batchnorm', 'bn_forward', '_bn_eps_fixed', 'eps='),
+]
+
+
+@pytest.mark.parametrize('module,key,answer,says', MESSAGES, ids=[f"{k}-{a}" for _, k, a, _ in MESSAGES])
+def test_verdicts_speak_the_readers_terms(module, key, answer, says):
+    import importlib
+    m = importlib.import_module(f'accel_sgd.questions.{module}')
+    res = m.quiz.check(key, getattr(m, answer))
+    assert res.ok is False and says in res.message, res.message
+
+
+def test_a_check_leaves_no_alarm_behind():
+    import signal
+    handler = signal.getsignal(signal.SIGALRM)
+    Q.check('bn_forward', _spin, time_limit_s=0.5)
+    Q.check('cos_at', lambda start, end, pos: start, time_limit_s=5)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and signal.getsignal(signal.SIGALRM) is handler

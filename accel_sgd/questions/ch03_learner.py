@@ -7,8 +7,8 @@ Docs: https://accel-sgd.github.io/accel_sgd/questions/learner.html.md"""
 # %% auto #0
 __all__ = ['quiz']
 
-# %% ../../nbs/questions/03_learner.ipynb #3e505958
-import contextlib, math
+# %% ../../nbs/questions/03_learner.ipynb #4e6fd837
+import contextlib, copy, math
 import numpy as np
 import torch
 from torch import nn
@@ -40,9 +40,11 @@ class _LoggingModel(nn.Module):
         return self.lin(x)
 
 def _as_callback(answer):
-    "A function making a fresh callback from the reader's class or instance."
+    "A function making a fresh callback from the reader's class or instance (copied without the learner it may belong to)."
     if not (isinstance(answer, Callback) or (isinstance(answer, type) and issubclass(answer, Callback))):
         raise WrongAnswer(f"expected a Callback subclass (or an instance of one), got {answer!r}")
+    learn = None if isinstance(answer, type) else answer.__dict__.get('learn')
+    if learn is not None: return lambda: copy.deepcopy(answer, {id(learn): None})   # not a copy of the whole learner and its data
     return fresh(answer)
 
 def _layouts(trials: int):
@@ -130,7 +132,7 @@ quiz.add('model_resetter', "Write the `ModelResetter` callback (without peeking)
          check=_check_resetter, reference=_Resetter, also_right=(_Resetter(), _ResetAtEnds, ModelResetter),
          wrong=(_ResetBookStyle, _ResetBookEvents, _ResetTrainOnly, _ResetEveryBatch, 'ModelResetter'), hardcoded=(_ResetByCount,), source='fastbook 16 Q23')
 
-# %% ../../nbs/questions/03_learner.ipynb #15c94144
+# %% ../../nbs/questions/03_learner.ipynb #a59dc30c
 quiz.add('read_write', "How can you access the necessary attributes of the training loop inside a callback? When can you use or not "
          "use the shortcuts that go with them?",
          "Through `self.learn` (e.g. `self.learn.loss`). For reading, the shortcut `self.loss` works because a callback looks up "
@@ -141,7 +143,7 @@ quiz.add('control_flow', "How can a callback influence the control flow of the t
          "`CancelEpochException`, `CancelFitException`. Each skips the rest of its phase and runs its `after_cancel_*` and "
          "`after_*` events.", source='fastbook 16 Q25')
 
-# %% ../../nbs/questions/03_learner.ipynb #8285c3f5
+# %% ../../nbs/questions/03_learner.ipynb #b7594a47
 def _nan_layouts(trials: int):
     "(training batches per epoch, epochs, the training batch whose loss is bad (from 1), 'nan' or 'inf') per trial."
     g = torch.Generator().manual_seed(1)
@@ -229,7 +231,7 @@ quiz.add('terminate_on_nan', "Write the `TerminateOnNaN` callback (without peeki
          check=_check_terminate, reference=_Terminate, also_right=(_Terminate(), _TerminateAfterBackward, TerminateOnNaNCallback),
          wrong=(_TerminateBook, _TerminateBookExact, _TerminateEpoch, _TerminateNanOnly), hardcoded=(_TerminateAtBatch6,), source='fastbook 16 Q26')
 
-# %% ../../nbs/questions/03_learner.ipynb #08e7e229
+# %% ../../nbs/questions/03_learner.ipynb #fee0e538
 quiz.add('ordering', "How do you make sure your callback runs after or before another callback?",
          "Give it an `order` (callbacks are sorted by it) or, as in the book, `run_before`/`run_after` with the other callback's "
          "class or name; the learner sorts by `order` and then satisfies those constraints, refusing contradictory ones.",
