@@ -93,6 +93,9 @@ TIME_LIMIT = 30.   # seconds a check may run, by default
 _EXPLAIN = [(r'a leaf Variable that requires grad is being used in an in-place operation',
              "autograd refuses to change a parameter in place while it records operations: do the update under "
              "`with torch.no_grad():` (or on `p.data`)"),
+            (r"got an unexpected keyword argument",
+             "it was called with a keyword argument it does not take: use the parameter names the question gives, and end the "
+             "signature with `**kwargs` where the question has it (an optimizer callback receives every hyperparameter and state)"),
             (r"unsupported operand type\(s\) for .*: '(NoneType)'",
              "something you used is None: did a function forget to `return` its result, or is a state (such as an average) not made yet?")]
 
