@@ -9,7 +9,7 @@ from conftest import ROOT
 from accel_sgd import quiz as Q
 
 QNS = Q.questionnaires()
-CHAPTERS = sorted((ROOT/'nbs').glob('0[1-9]*.ipynb'))
+CHAPTERS = sorted(p for p in (ROOT/'nbs').glob('[0-9]*.ipynb') if not p.name.startswith('00'))   # every chapter after the tools
 QUESTIONS = [(title, q) for title, qn in QNS.items() for q in qn]
 CODE = [(t, q) for t, q in QUESTIONS if q.check is not None and callable(q.reference)]
 NUMBER = [(t, q) for t, q in QUESTIONS if q.check is not None and isinstance(q.reference, (int, float))]
@@ -32,7 +32,8 @@ def _chapter_questionnaire(nb_path):
 
 
 def test_every_chapter_has_a_questionnaire():
-    assert [t.split(':')[0] for t in QNS] == [f'Chapter {n}' for n in ('1', '2', '3', '4', '5a', '5b', '6', '7')]
+    "One questionnaire per chapter, in chapter order, each loaded by its chapter (chapters 1 to 7 today)."
+    assert [t.split(':')[0] for t in QNS][:8] == [f'Chapter {n}' for n in ('1', '2', '3', '4', '5a', '5b', '6', '7')]
     assert [_chapter_questionnaire(nb).title for nb in CHAPTERS] == list(QNS)
 
 
@@ -197,7 +198,7 @@ def test_questionnaires_load_in_a_fresh_interpreter():
     res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT/'tests', timeout=300)
     assert res.returncode == 0, res.stderr
     n, n_q, title = res.stdout.split(' ', 2)
-    assert int(n) == 8 and int(n_q) == len(QUESTIONS) and title.strip() == 'Chapter 7: transfer learning'
+    assert int(n) == len(QNS) and int(n_q) == len(QUESTIONS) and title.strip() == 'Chapter 7: transfer learning'
 
 
 def test_the_package_ships_the_questions_and_the_test_run_counts_them():
@@ -211,7 +212,7 @@ def test_the_package_ships_the_questions_and_the_test_run_counts_them():
     names = {str(p.relative_to(ROOT/'nbs')) for p in run_tests.notebooks()}
     import pkgutil, accel_sgd.questions
     modules = [m.name for m in pkgutil.iter_modules(accel_sgd.questions.__path__)]   # ch01_sgd_loop <- questions/01_sgd_loop.ipynb
-    assert len(modules) == 8 and {f'questions/{m[2:]}.ipynb' for m in modules} <= names
+    assert len(modules) == len(QNS) and {f'questions/{m[2:]}.ipynb' for m in modules} <= names
 
 
 MESSAGES = [   # (module, key, wrong answer, what its verdict must say)
