@@ -124,3 +124,18 @@ def test_dashboard_serves_the_run(logged_run, tensorboard_server):
     series = _get(port, f'/data/plugin/scalars/scalars?{q}')
     assert [s for _, s, _ in series] == list(range(12))
     assert torch.allclose(torch.tensor([v for _, _, v in series]), torch.tensor(learn.recorder.losses), rtol=1e-5)
+
+
+def test_figures_made_without_pyplot_are_logged(tmp_path):
+    "Chapter 9's callbacks draw on `matplotlib.figure.Figure` directly (no pyplot state); those must be logged too."
+    from matplotlib.figure import Figure
+
+    class Pic(Callback):
+        def figures(self):
+            fig = Figure(figsize=(2, 2)); fig.subplots().plot([0, self.epoch]); return {'a': fig, 'b': Figure(figsize=(1, 1))}
+
+    tb = TensorBoardCallback(log_dir=tmp_path, hist_every=0)
+    synth_learner(cbs=[tb, Pic()]).fit(2)
+    ea = load_events(tb.run_dir)
+    assert sorted(ea.Tags()['images']) == ['pic/a', 'pic/b']
+    assert [e.step for e in ea.Images('pic/a')] == [0, 1]
