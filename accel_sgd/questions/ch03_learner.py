@@ -170,6 +170,9 @@ def _check_terminate(answer, trials: int = 5):
         hint = " `torch.isnan` misses an infinite loss; `not torch.isfinite(loss)` catches NaN and ±inf alike." if kind != 'nan' else ''
         if r['steps_before'] < bad - 1:
             raise WrongAnswer(f"training stopped after {r['steps_before']} steps, while the loss was still finite: stop only when it is not" + where)
+        if r['stepped_on_bad'] and r['after_bad']:
+            raise WrongAnswer(f"your callback did not stop the fit at the {what} loss: the optimizer stepped with its gradients and "
+                              f"training went on for {r['after_bad']} more batch{'es' * (r['after_bad'] > 1)}.{hint}" + where)
         if r['stepped_on_bad']:
             raise WrongAnswer(f"the optimizer stepped with the {what} loss's gradients, so the weights are no longer finite: "
                               f"stop in `after_loss`, before `backward` and `step` (the book's version checks in `after_batch`, "
@@ -177,7 +180,7 @@ def _check_terminate(answer, trials: int = 5):
         if r['recorded']:
             raise WrongAnswer(f"the recorder recorded the {what} loss: stop before `after_batch`, where it records.{hint}" + where)
         if r['after_bad']:
-            raise WrongAnswer(f"training went on for {r['after_bad']} more batches after the {what} loss: raise `CancelFitException`, which "
+            raise WrongAnswer(f"training went on for {r['after_bad']} more batch{'es' * (r['after_bad'] > 1)} after the {what} loss: raise `CancelFitException`, which "
                               f"ends the whole fit (`CancelEpochException` only moves on to the next epoch)" + where)
 
 class _Terminate(Callback):

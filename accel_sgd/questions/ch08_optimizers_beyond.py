@@ -11,7 +11,7 @@ __all__ = ['quiz']
 import math
 import numpy as np
 import torch
-from ..quiz import Args, Questionnaire, WrongAnswer, as_real, expect_numbers, expect_number, expect_same_effect
+from ..quiz import Questionnaire, WrongAnswer, as_real, expect_number, expect_numbers, expect_same_effect
 from ..optimizer import Optimizer, weight_decay
 from ..optimizers_beyond import Adafactor, ema_grad, lion_step, newton_schulz, radam_rect, NS_COEFFICIENTS
 
