@@ -232,6 +232,7 @@ MESSAGES = [   # (module, key, wrong answer, what its verdict must say)
     ('ch03_learner', 'terminate_on_nan', '_TerminateBookExact', "the book's version checks in `after_batch`"),   # run_before = Recorder is accepted
     ('ch03_learner', 'terminate_on_nan', '_TerminateEpoch', 'went on for'),
     ('ch03_learner', 'terminate_on_nan', '_TerminateNanOnly', 'isfinite'),
+    ('ch03_learner', 'terminate_on_nan', '_TerminateNanOnly', 'did not stop the fit at the infinite loss'),
     ('ch05b_batchnorm', 'bn_forward', '_bn_in_place', 'changed `x` in place'),
     ('ch05b_batchnorm', 'bn_forward', '_bn_eps_fixed', 'eps='),
     ('ch08_optimizers_beyond', 'radam_rect', '_rect_bound_4', 'rho_t <= 5'),
