@@ -32,8 +32,8 @@ def _chapter_questionnaire(nb_path):
 
 
 def test_every_chapter_has_a_questionnaire():
-    "One questionnaire per chapter, in chapter order, each loaded by its chapter (chapters 1 to 7 today)."
-    assert [t.split(':')[0] for t in QNS][:8] == [f'Chapter {n}' for n in ('1', '2', '3', '4', '5a', '5b', '6', '7')]
+    "One questionnaire per chapter, in chapter order, each loaded by its chapter (chapters 1 to 8 today, with 2b)."
+    assert [t.split(':')[0] for t in QNS][:10] == [f'Chapter {n}' for n in ('1', '2', '2b', '3', '4', '5a', '5b', '6', '7', '8')]
     assert [_chapter_questionnaire(nb).title for nb in CHAPTERS] == list(QNS)
 
 
@@ -223,14 +223,23 @@ MESSAGES = [   # (module, key, wrong answer, what its verdict must say)
     ('ch02_optimizer', 'momentum', '_avg_no_return', "must return {'grad_avg'"),
     ('ch02_optimizer', 'momentum', '_avg_fixed', 'mom='),
     ('ch02_optimizer', 'adam_step', '_adam_changes_avg', 'changed `grad_avg` in place'),
+    ('ch02b_fast', 'sqr_avg_foreach', '_sqr_twin_no_return', "must return {'sqr_avg'"),
+    ('ch02b_fast', 'sqr_avg_foreach', '_sqr_twin_fixed', 'sqr_mom='),
     ('ch03_learner', 'model_resetter', '_ResetBookStyle', 'not reset after the fit'),
     ('ch03_learner', 'model_resetter', '_ResetTrainOnly', 'validation phase'),
     ('ch03_learner', 'model_resetter', '_ResetEveryBatch', 'reset between batches'),
     ('ch03_learner', 'terminate_on_nan', '_TerminateBook', "the book's version checks in `after_batch`"),
+    ('ch03_learner', 'terminate_on_nan', '_TerminateBookExact', "the book's version checks in `after_batch`"),   # run_before = Recorder is accepted
     ('ch03_learner', 'terminate_on_nan', '_TerminateEpoch', 'went on for'),
     ('ch03_learner', 'terminate_on_nan', '_TerminateNanOnly', 'isfinite'),
+    ('ch03_learner', 'terminate_on_nan', '_TerminateNanOnly', 'did not stop the fit at the infinite loss'),
     ('ch05b_batchnorm', 'bn_forward', '_bn_in_place', 'changed `x` in place'),
     ('ch05b_batchnorm', 'bn_forward', '_bn_eps_fixed', 'eps='),
+    ('ch08_optimizers_beyond', 'radam_rect', '_rect_bound_4', 'rho_t <= 5'),
+    ('ch08_optimizers_beyond', 'radam_rect', '_rect_fixed', 'sqr_mom='),
+    ('ch08_optimizers_beyond', 'lion_step', '_lion_in_place', 'changed `grad_avg` in place'),
+    ('ch08_optimizers_beyond', 'lion_step', '_lion_fixed', 'step_mom='),
+    ('ch08_optimizers_beyond', 'orthogonalise', '_orth_chapter_ns', 'off by up to'),
 ]
 
 

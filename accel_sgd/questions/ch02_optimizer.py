@@ -21,6 +21,16 @@ quiz = Questionnaire('Chapter 2: a generic optimizer')
 def _log_uniform(g, lo: float, hi: float) -> float:
     return float(f"{10 ** (math.log10(lo) + (math.log10(hi) - math.log10(lo)) * torch.rand(1, generator=g).item()):.3g}")
 
+def _build(cbs, p, hypers: dict, state: tuple) -> Optimizer:
+    "An `Optimizer` running the answer's callbacks; its check at construction (a dry run) explained in the question's terms."
+    try: return Optimizer([p], cbs, **hypers)
+    except ValueError as e:
+        missing = [k for k in state if f"'{k}' (read by" in str(e)]   # "missing hyperparameter 'grad_avg' (read by momentum_step)"
+        if missing: raise WrongAnswer(f"after your callback ran, the optimizer holds no {missing[0]!r} for the callbacks after it: your "
+                                      f"callback must return {{{missing[0]!r}: ...}}, so that the optimizer keeps it and passes it back "
+                                      "at the next step") from None
+        raise WrongAnswer(f"the Optimizer refused your callback when it was made: {e}") from None
+
 def _check_callbacks(answer_cbs, ref_cbs, make_hypers, n_steps: int = 4, trials: int = 4, state: tuple = (), scale=lambda g: 1.):
     "Step a random parameter with `answer_cbs` and with `ref_cbs` (in an `Optimizer` each) on the same random gradients; `WrongAnswer` at the first difference."
     for trial in range(trials):
@@ -29,7 +39,7 @@ def _check_callbacks(answer_cbs, ref_cbs, make_hypers, n_steps: int = 4, trials:
         p0, s = torch.randn(shape, generator=g), scale(g)
         grads = [torch.randn(shape, generator=g) * s for _ in range(n_steps)]
         p_ref, p_got = p0.clone().requires_grad_(), p0.clone().requires_grad_()
-        o_ref, o_got = Optimizer([p_ref], ref_cbs, **hypers), Optimizer([p_got], answer_cbs, **hypers)
+        o_ref, o_got = Optimizer([p_ref], ref_cbs, **hypers), _build(answer_cbs, p_got, hypers, state)
         where = f" (trial {trial + 1} of {trials}, with {', '.join(f'{k}={v:g}' for k, v in hypers.items())})"
         for i, grad in enumerate(grads):
             before = p_got.detach().clone()
@@ -270,11 +280,6 @@ quiz.add('adaptive_wd', "In which cases do adaptive methods such as Adam change 
          "When weight decay is L2 regularisation (added to the gradient): the $wd \\cdot p$ term is then divided by "
          "$\\sqrt{s}$ like the rest of the gradient, so weights with large gradients are decayed less and those with tiny "
          "gradients far more. Decoupled weight decay (AdamW) shrinks the weights directly and is not affected.", source='fastbook 16 Q18')
-quiz.add('compiled_lr', "The compiled path hands the learning rate to the compiled function as a 0-d tensor, not as a Python float. "
-         "What would a float do under a one-cycle schedule?",
-         "The compiler treats a Python float as a constant: it bakes the value into the kernel and guards on it. Every new "
-         "learning rate fails the guard and compiles a new graph, so a schedule would recompile at every step (and after 8 graphs "
-         "Dynamo stops). A tensor is an input, and one compiled graph serves every value.")
 
 # %% ../../nbs/questions/02_optimizer.ipynb #9802c549
 def _radam_step(p, lr, mom, sqr_mom, eps, step, grad_avg, sqr_avg, **kwargs):

@@ -8,7 +8,7 @@ Docs: https://accel-sgd.github.io/accel_sgd/questions/learner.html.md"""
 __all__ = ['quiz']
 
 # %% ../../nbs/questions/03_learner.ipynb #4e6fd837
-import contextlib, copy, math
+import copy, math
 import numpy as np
 import torch
 from torch import nn
@@ -52,25 +52,14 @@ def _layouts(trials: int):
     g = torch.Generator().manual_seed(0)
     return [(2, 1, 2)] + [tuple(int(torch.randint(lo, hi, (1,), generator=g)) for lo, hi in ((1, 5), (1, 4), (1, 4))) for _ in range(trials - 1)]
 
-@contextlib.contextmanager
-def _explain_run_before(cb):
-    "Explain the book's `run_before = Recorder` (a class where a tuple is expected), should the Learner refuse it."
-    try: yield
-    except TypeError as e:
-        if 'not iterable' in str(e) and any(isinstance(getattr(cb, a, ()), type) for a in ('run_before', 'run_after')):
-            raise WrongAnswer("`run_before` and `run_after` take a tuple of callback classes or names: write "
-                              "`run_before = (Recorder,)`, not the book's `run_before = Recorder`") from None
-        raise
-
 def _check_resetter(answer, trials: int = 4):
     make = _as_callback(answer)
     for n_train, n_valid, n_epoch in _layouts(trials):
         log = []
         cb = make()
-        with _explain_run_before(cb):
-            learn = synth_learner(n_train=n_train, n_valid=n_valid, cbs=[cb])
-            learn.model = _LoggingModel(log)
-            learn.fit(n_epoch)
+        learn = synth_learner(n_train=n_train, n_valid=n_valid, cbs=[cb])
+        learn.model = _LoggingModel(log)
+        learn.fit(n_epoch)
         where = f" (in a fit of {n_epoch} epoch{'s' if n_epoch > 1 else ''}, each with {n_train} training and {n_valid} validation batches)"
         reset, prev, epoch, i = False, None, 0, 0
         for item in log:
@@ -166,10 +155,9 @@ def _nan_fit(make_cb, n_train: int, n_epoch: int, bad: int, kind: str) -> dict:
         order = 100
         def after_step(self): steps.append(calls['train'])
     cb = make_cb()
-    with _explain_run_before(cb):
-        learn = synth_learner(n_train=n_train, n_valid=1, cbs=[cb, CountSteps()])
-        learn.loss_func = loss_func
-        learn.fit(n_epoch)
+    learn = synth_learner(n_train=n_train, n_valid=1, cbs=[cb, CountSteps()])
+    learn.loss_func = loss_func
+    learn.fit(n_epoch)
     return {'steps_before': sum(s < bad for s in steps), 'stepped_on_bad': bad in steps, 'after_bad': max(calls['train'] - bad, 0),
             'recorded': sum(not math.isfinite(l) for l in learn.recorder.losses)}
 
@@ -182,6 +170,9 @@ def _check_terminate(answer, trials: int = 5):
         hint = " `torch.isnan` misses an infinite loss; `not torch.isfinite(loss)` catches NaN and ±inf alike." if kind != 'nan' else ''
         if r['steps_before'] < bad - 1:
             raise WrongAnswer(f"training stopped after {r['steps_before']} steps, while the loss was still finite: stop only when it is not" + where)
+        if r['stepped_on_bad'] and r['after_bad']:
+            raise WrongAnswer(f"your callback did not stop the fit at the {what} loss: the optimizer stepped with its gradients and "
+                              f"training went on for {r['after_bad']} more batch{'es' * (r['after_bad'] > 1)}.{hint}" + where)
         if r['stepped_on_bad']:
             raise WrongAnswer(f"the optimizer stepped with the {what} loss's gradients, so the weights are no longer finite: "
                               f"stop in `after_loss`, before `backward` and `step` (the book's version checks in `after_batch`, "
@@ -189,7 +180,7 @@ def _check_terminate(answer, trials: int = 5):
         if r['recorded']:
             raise WrongAnswer(f"the recorder recorded the {what} loss: stop before `after_batch`, where it records.{hint}" + where)
         if r['after_bad']:
-            raise WrongAnswer(f"training went on for {r['after_bad']} more batches after the {what} loss: raise `CancelFitException`, which "
+            raise WrongAnswer(f"training went on for {r['after_bad']} more batch{'es' * (r['after_bad'] > 1)} after the {what} loss: raise `CancelFitException`, which "
                               f"ends the whole fit (`CancelEpochException` only moves on to the next epoch)" + where)
 
 class _Terminate(Callback):
@@ -205,7 +196,7 @@ class _TerminateBook(Callback):   # the book's: in after_batch, before the Recor
     def after_batch(self):
         if torch.isinf(self.loss) or torch.isnan(self.loss): raise CancelFitException
 
-class _TerminateBookExact(Callback):   # the book's, word for word
+class _TerminateBookExact(Callback):   # the book's, word for word: `run_before = Recorder` is accepted, `after_batch` is too late
     run_before = Recorder
     def after_batch(self):
         if torch.isinf(self.loss) or torch.isnan(self.loss): raise CancelFitException

@@ -41,6 +41,8 @@ def _frac_dead_first(acts): return (acts[0] <= 0).float().mean(dim=(1, 2))     #
 
 quiz.add('frac_dead', "Write `frac_dead(acts)`: for a batch of activations of shape (batch, channels, height, width), taken before "
          "the ReLU, the fraction of values per channel that the ReLU turns to zero (a tensor with one number per channel).",
-         "```python\ndef frac_dead(acts): return (acts <= 0).float().mean(dim=(0, 2, 3))\n```\nA channel near 1 over many batches is a dead unit.",
+         "```python\ndef frac_dead(acts): return (acts <= 0).float().mean(dim=(0, 2, 3))\n```\nThis is the chapter's `zero_fraction`, per channel. A channel is a dead unit (`dead_units`) only "
+         "where it is 1, zero for every input and position; a high share alone is not: in the chapter, 84 % of the fourth "
+         "block's activations are zero at 0.05 while 45 % of its channels are dead.",
          check=expect_same_effect(_frac_dead, _stats_inputs, trials=6), reference=_frac_dead,
          also_right=(_frac_dead_le, _frac_dead_loop), wrong=(_frac_dead_total, _frac_dead_dim1), hardcoded=(_frac_dead_first,))
