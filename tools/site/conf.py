@@ -1,0 +1,44 @@
+# Sphinx configuration of the course website, built by tools/build_site.sh from the copy of nbs/ that
+# tools/site/prepare.py writes (the notebooks are rendered with their kept outputs, never executed).
+import os, sys
+from pathlib import Path
+
+ROOT = Path(os.environ.get('ACCEL_SGD_ROOT', Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(ROOT))   # autodoc imports accel_sgd from this checkout
+
+project = 'accel_sgd'
+author = 'accel_sgd developers'
+copyright = 'accel_sgd developers, Apache-2.0'
+root_doc = 'index'
+extensions = ['myst_nb', 'sphinx.ext.autodoc', 'sphinx.ext.mathjax']
+exclude_patterns = ['_build', 'jupyter_execute', '**.ipynb_checkpoints']
+
+# Notebooks: shown as they are kept, outputs included; Markdown outputs (the questionnaires' answers, with
+# their <details>) go through MyST too, so that `$...$` in an answer is typeset.
+nb_execution_mode = 'off'
+nb_render_markdown_format = 'myst'
+myst_enable_extensions = ['dollarmath', 'amsmath']
+nb_merge_streams = True
+
+# API pages: members in source order, signatures without the full module path.
+autodoc_member_order = 'bysource'
+add_module_names = False
+autodoc_default_options = {'show-inheritance': True}
+
+# MathJax 3 is served from the site's own _static/mathjax (copied there by tools/build_site.sh), never a CDN.
+mathjax_path = 'mathjax/tex-mml-chtml.js'
+html_static_path = ['_static']
+
+html_theme = 'sphinx_book_theme'
+html_title = 'accel_sgd: fit_one_cycle with Adam from scratch'
+html_theme_options = {
+    'repository_url': 'https://github.com/accel-sgd/accel_sgd',   # plain links, nothing is loaded from there
+    'path_to_docs': 'nbs',
+    'use_repository_button': True,
+    'use_download_button': True,
+    'show_toc_level': 2,
+    'navigation_with_keys': False,
+}
+html_show_sourcelink = False
+html_copy_source = False
+html_last_updated_fmt = None
