@@ -4,13 +4,12 @@ import os, sys
 from pathlib import Path
 
 ROOT = Path(os.environ.get('ACCEL_SGD_ROOT', Path(__file__).resolve().parents[2]))
-sys.path.insert(0, str(ROOT))   # autodoc imports accel_sgd from this checkout
 
 project = 'accel_sgd'
 author = 'accel_sgd developers'
 copyright = 'accel_sgd developers, Apache-2.0'
 root_doc = 'index'
-extensions = ['myst_nb', 'sphinx.ext.autodoc', 'sphinx.ext.mathjax']
+extensions = ['myst_nb', 'sphinx.ext.mathjax']
 exclude_patterns = ['_build', 'jupyter_execute', '**.ipynb_checkpoints']
 
 # Notebooks: shown as they are kept, outputs included; Markdown outputs (the questionnaires' answers, with
@@ -20,10 +19,8 @@ nb_render_markdown_format = 'myst'
 myst_enable_extensions = ['dollarmath', 'amsmath']
 nb_merge_streams = True
 
-# API pages: members in source order, signatures without the full module path.
-autodoc_member_order = 'bysource'
+# API pages (written by tools/site/api_pages.py): signatures without the full module path.
 add_module_names = False
-autodoc_default_options = {'show-inheritance': True}
 
 # MathJax 3 is served from the site's own _static/mathjax (copied there by tools/build_site.sh), never a CDN.
 mathjax_path = 'mathjax/tex-mml-chtml.js'
@@ -35,7 +32,7 @@ html_theme_options = {
     'repository_url': 'https://github.com/accel-sgd/accel_sgd',   # plain links, nothing is loaded from there
     'path_to_docs': 'nbs',
     'use_repository_button': True,
-    'use_download_button': True,
+    'use_download_button': False,   # the sources here are the prepared copies, not the notebooks
     'show_toc_level': 2,
     'navigation_with_keys': False,
 }
