@@ -34,6 +34,7 @@ def site(tmp_path_factory):
     proc = subprocess.run(['bash', 'tools/build_site.sh', str(tmp/'site')], cwd=ROOT, env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 0, f'tools/build_site.sh failed:\n{proc.stdout}\n{proc.stderr}'
+    assert not (ROOT/'jupyter_execute').exists(), 'the build left jupyter_execute/ in the checkout'
     print(f'\nsite built in {time.time()-t:.1f} s: {proc.stdout.strip().splitlines()[-1]}')
     return tmp/'site'
 

@@ -29,7 +29,7 @@ if [ ! -f "$MJ/es5/tex-mml-chtml.js" ]; then
   rm "$MJ/$tgz"
 fi
 
-"$PY" tools/site/prepare.py "$BUILD"
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$PY" tools/site/prepare.py "$BUILD"   # imports accel_sgd for the API pages
 # only what the pages use: the combined TeX+MathML->CHTML component, its fonts, and the TeX extensions it may autoload
 static=$BUILD/_static/mathjax
 mkdir -p "$static/output/chtml/fonts" "$static/input/tex"
@@ -38,8 +38,11 @@ cp -r "$MJ/es5/output/chtml/fonts/woff-v2" "$static/output/chtml/fonts/"
 cp -r "$MJ/es5/input/tex/extensions" "$static/input/tex/"
 cp tools/site/conf.py "$BUILD/conf.py"
 
-rm -rf "$OUT"
-ACCEL_SGD_ROOT="$PWD" OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-  "$PY" -m sphinx -b html -q -j 1 "$BUILD" "$OUT" -d "$BUILD.doctrees"
+# Sphinx writes into $BUILD.html (myst-nb puts its jupyter_execute/ beside it, out of the checkout), then moves it
+rm -rf "$BUILD.html" "$OUT"
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+  "$PY" -m sphinx -b html -E -q -j 1 "$BUILD" "$BUILD.html" -d "$BUILD.doctrees"
+mkdir -p "$(dirname "$OUT")"
+mv "$BUILD.html" "$OUT"
 touch "$OUT/.nojekyll"   # GitHub Pages: serve _static/ as it is
 echo "build_site: $(find "$OUT" -name '*.html' | wc -l) pages, $(du -sh "$OUT" | cut -f1) in $OUT/; open $OUT/index.html"

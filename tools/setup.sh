@@ -31,7 +31,7 @@ if ! command -v g++ >/dev/null; then
   fi
 fi
 
-if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+if [ -z "${ACCEL_SGD_CHROMIUM:-}" ] && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
   if command -v apt-get >/dev/null && apt_install chromium; then
     echo "setup: installed Debian's chromium (tests/test_site.py opens the course website in it)"
   else

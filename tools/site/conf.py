@@ -1,9 +1,5 @@
 # Sphinx configuration of the course website, built by tools/build_site.sh from the copy of nbs/ that
 # tools/site/prepare.py writes (the notebooks are rendered with their kept outputs, never executed).
-import os, sys
-from pathlib import Path
-
-ROOT = Path(os.environ.get('ACCEL_SGD_ROOT', Path(__file__).resolve().parents[2]))
 
 project = 'accel_sgd'
 author = 'accel_sgd developers'
