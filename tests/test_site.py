@@ -6,7 +6,7 @@ it, and no request leaves 127.0.0.1. Screenshots and per-page findings go to sit
 Skipped, with the reason, only where no Chromium is installed: tools/setup.sh installs Debian's `chromium`
 when it runs as root or with password-less sudo; ACCEL_SGD_CHROMIUM may name another Chromium binary.
 """
-import json, os, re, shutil, socket, subprocess, sys, time
+import html as htmllib, json, os, re, shutil, socket, subprocess, sys, time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
@@ -55,6 +55,23 @@ def kept_answers(name):
                and not re.match(r'\s*#\|\s*hide\b', ''.join(c['source'])) for o in c.get('outputs', []))
 
 
+def hidden_lines(name):
+    "Code lines that only `#| hide` cells of the notebook hold (so the page must not show them)."
+    nb = json.loads((ROOT/'nbs'/f'{name}.ipynb').read_text())
+    hidden, shown = set(), set()
+    for c in nb['cells']:
+        src = ''.join(c['source'])
+        lines = {l.strip() for l in src.splitlines() if len(l.strip()) >= 10 and not l.strip().startswith('#|')}
+        (hidden if c['cell_type'] == 'code' and re.match(r'\s*#\|\s*hide\b', src) else shown).update(lines)
+    return hidden - shown
+
+
+def code_text(page_html):
+    "The text of the page's code blocks, as a reader sees it."
+    pres = re.findall(r'<pre[^>]*>(.*?)</pre>', page_html, re.S)
+    return htmllib.unescape(re.sub(r'<[^>]+>', '', '\n'.join(pres)))
+
+
 class Resources(HTMLParser):
     "The URLs a page loads by itself: script src, link href (styles, fonts, icons), img/source/iframe src."
     def __init__(self):
@@ -88,9 +105,10 @@ def test_site_pages_and_offline_resources(site):
     for name in CHAPTERS: assert f'href="{name}.html"' in index, f'the home page does not link to {name}.html'
     assert 'href="nbs/' not in index, 'the home page still links to nbs/X.ipynb'
     for name in CHAPTERS:
-        html = (site/f'{name}.html').read_text()
-        assert not re.search(r'#\|\s*(hide|export|default_exp|slow)\b', re.sub(r'<p>.*?</p>', '', html, flags=re.S)), \
-            f'{name}.html shows an nbdev directive in its code'
+        code = code_text((site/f'{name}.html').read_text())
+        assert not re.search(r'#\|\s*(hide|export|default_exp|slow)\b', code), f'{name}.html shows an nbdev directive in its code'
+        leaked = [l for l in hidden_lines(name) if l in code]
+        assert not leaked, f'{name}.html shows code of `#| hide` cells: {leaked[:3]}'
 
 
 @pytest.fixture(scope='module')
