@@ -25,8 +25,14 @@ def chromium_path():
     return None
 
 
+def say(request, msg):
+    "Print past pytest's capture, so that the paths and timings show in a normal run."
+    cm = request.config.pluginmanager.getplugin('capturemanager')
+    with cm.global_and_fixture_disabled(): print(msg, flush=True)
+
+
 @pytest.fixture(scope='module')
-def site(tmp_path_factory):
+def site(tmp_path_factory, request):
     "A fresh build of the website, in a temporary folder (the checkout's site/ is left alone)."
     tmp = tmp_path_factory.mktemp('site')
     env = dict(os.environ, SITE_BUILD_DIR=str(tmp/'src'), PYTHON=sys.executable)
@@ -35,7 +41,7 @@ def site(tmp_path_factory):
                           capture_output=True, text=True)
     assert proc.returncode == 0, f'tools/build_site.sh failed:\n{proc.stdout}\n{proc.stderr}'
     assert not (ROOT/'jupyter_execute').exists(), 'the build left jupyter_execute/ in the checkout'
-    print(f'\nsite built in {time.time()-t:.1f} s: {proc.stdout.strip().splitlines()[-1]}')
+    say(request, f'\ntest_site: built in {time.time()-t:.1f} s: {proc.stdout.strip().splitlines()[-1]}')
     return tmp/'site'
 
 
@@ -126,7 +132,7 @@ def server(site):
 
 
 @pytest.fixture(scope='module')
-def browser(server):
+def browser(server, request):
     exe = chromium_path()
     if exe is None:
         pytest.skip('no Chromium here (tools/setup.sh installs Debian\'s `chromium` as root or with sudo; '
@@ -147,7 +153,7 @@ def browser(server):
         ctx.seen, ctx.outside = seen, outside
         yield ctx
         ctx.close(); b.close()
-    print(f'\nscreenshots and findings in {SHOTS}/')
+    say(request, f'\ntest_site: screenshots and per-page findings in {SHOTS}/')
 
 
 def note(line):
