@@ -4,7 +4,8 @@
 #      CPU kernels (chapter 2's compiled optimizer), when missing and we may install them,
 #   2. a virtual environment in .venv/ with the PyTorch builds pinned in tools/constraints.txt,
 #   3. this package, editable, with its dev extras (nbdev, jupyter, pytest) and its docs extras (Sphinx,
-#      myst-nb, sphinx-book-theme, Playwright) for the course website, and Debian's chromium for its browser test.
+#      myst-nb, sphinx-book-theme, Playwright) for the course website, Debian's chromium for its browser test,
+#      and npm (which fetches MathJax once) when missing.
 # A second run only checks: pip runs again when pyproject.toml or the constraints change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +38,15 @@ if [ -z "${ACCEL_SGD_CHROMIUM:-}" ] && ! command -v chromium >/dev/null && ! com
   else
     echo "setup: no Chromium and none could be installed here; tests/test_site.py will be skipped until one is:" \
          "run 'sudo apt-get install chromium' or set ACCEL_SGD_CHROMIUM to a Chromium binary." >&2
+  fi
+fi
+
+if ! command -v npm >/dev/null; then   # tools/build_site.sh fetches MathJax with `npm pack` once
+  if command -v apt-get >/dev/null && apt_install npm; then
+    echo "setup: installed npm (the course website's build fetches MathJax from the npm registry once)"
+  else
+    echo "setup: no npm and none could be installed here; tools/build_site.sh needs it once to fetch MathJax:" \
+         "run 'sudo apt-get install npm'." >&2
   fi
 fi
 
