@@ -37,6 +37,7 @@ cp "$MJ/es5/tex-mml-chtml.js" "$MJ/LICENSE" "$static/"
 cp -r "$MJ/es5/output/chtml/fonts/woff-v2" "$static/output/chtml/fonts/"
 cp -r "$MJ/es5/input/tex/extensions" "$static/input/tex/"
 cp tools/site/conf.py "$BUILD/conf.py"
+cp tools/site/custom.css "$BUILD/_static/"
 
 # Sphinx writes into $BUILD.html (myst-nb puts its jupyter_execute/ beside it, out of the checkout), then moves it
 rm -rf "$BUILD.html" "$OUT"

@@ -21,6 +21,7 @@ add_module_names = False
 # MathJax 3 is served from the site's own _static/mathjax (copied there by tools/build_site.sh), never a CDN.
 mathjax_path = 'mathjax/tex-mml-chtml.js'
 html_static_path = ['_static']
+html_css_files = ['custom.css']   # tools/site/custom.css: the folded answers
 
 html_theme = 'sphinx_book_theme'
 html_title = 'accel_sgd: fit_one_cycle with Adam from scratch'
