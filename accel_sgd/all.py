@@ -13,3 +13,5 @@ from .batchnorm import *
 from .lr_find import *
 from .transfer import *
 from .optimizers_beyond import *
+from .interpret import *
+from .tensorboard import *
