@@ -25,6 +25,7 @@ def default_device(use_cuda: bool | None = None) -> torch.device:
     if use_cuda is None: use_cuda = torch.cuda.is_available()
     return torch.device('cuda' if use_cuda else 'cpu')
 
+# %% ../nbs/00_data.ipynb #11656048
 def to_device(batch, device=None):
     "Move a tensor, or the tensors in a (nested) tuple, list or dict, to `device` (default: `default_device()`)."
     device = default_device() if device is None else torch.device(device)
@@ -40,12 +41,14 @@ class IDXError(ValueError):
 _IDX_TYPES = {0x08: np.dtype('u1'), 0x09: np.dtype('i1'), 0x0B: np.dtype('>i2'),
               0x0C: np.dtype('>i4'), 0x0D: np.dtype('>f4'), 0x0E: np.dtype('>f8')}
 
+# %% ../nbs/00_data.ipynb #a36e4e31
 def _read_up_to(f, n: int, chunk: int = 1 << 20) -> bytearray:
     "At most `n` bytes of the stream `f`, a chunk at a time: memory follows what the stream holds, not what a header claims."
     buf = bytearray()
     while len(buf) < n and (b := f.read(min(chunk, n - len(buf)))): buf += b
     return buf
 
+# %% ../nbs/00_data.ipynb #9b74cf86
 def _parse_idx(fname: Path, f, size: int | None) -> torch.Tensor:
     "Read an IDX stream `f`; `size` is the file's length for a plain file, None for a gzip stream (whose length is unknown)."
     head = f.read(4)
@@ -67,6 +70,7 @@ def _parse_idx(fname: Path, f, size: int | None) -> torch.Tensor:
     arr = np.frombuffer(data, dtype=dtype).astype(dtype.newbyteorder('='), copy=False)   # native byte order
     return torch.from_numpy(arr.reshape(shape))
 
+# %% ../nbs/00_data.ipynb #51db383d
 def read_idx(fname) -> torch.Tensor:
     "Read the IDX file `fname`, gzipped or not, into a tensor; raise `IDXError` naming the file if it is malformed."
     fname = Path(fname)
@@ -100,6 +104,7 @@ def torchvision_cache() -> Path:
     "Where torchvision's `FashionMNIST(root, download=True)` keeps the raw files when `root` is PyTorch's cache."
     return Path(torch.hub.get_dir()).parent/'datasets'
 
+# %% ../nbs/00_data.ipynb #b4ebc94c
 def _found_in(d: Path) -> dict:
     "Each of the four files in `d` (or in torchvision's `d/FashionMNIST/raw`, whichever holds more), plain or gzipped, or None."
     found = [{k: next((b/n for n in (stem, stem + '.gz') if (b/n).is_file()), None) for k, stem in FASHION_FILES.items()}
@@ -124,6 +129,7 @@ def _lacking(why: str, d: Path) -> str:
     have = f"; it has {', '.join(f.name for f in found.values() if f)}" if len(missing) < 4 else ''
     return f"{why}={d} does not hold {', '.join(missing)} (plain or .gz){have}. {_HOW_TO_GET}"
 
+# %% ../nbs/00_data.ipynb #a32b3ad5
 def find_fashion_mnist(path=None) -> dict | None:
     "The four files' paths from the first place that has them (see the list above); None if no place has them."
     for why, d in (('path', path), ('ACCEL_SGD_DATA', os.environ.get('ACCEL_SGD_DATA'))):
@@ -145,6 +151,7 @@ def _read_split(images: Path, labels: Path):
         raise IDXError(f"{labels}: labels must lie in 0..{len(CLASSES)-1}, found {int(y.min())}..{int(y.max())}")
     return x, y.long()
 
+# %% ../nbs/00_data.ipynb #931314f5
 def _key(files: dict) -> tuple:
     "A cache key that changes when a file is replaced: names, paths, sizes and modification times."
     return tuple((k, str(f), f.stat().st_size, f.stat().st_mtime_ns) for k, f in sorted(files.items()))
@@ -154,6 +161,7 @@ def _load_files(key: tuple):
     f = {k: Path(p) for k, p, *_ in key}
     return _read_split(f['train_images'], f['train_labels']), _read_split(f['valid_images'], f['valid_labels'])
 
+# %% ../nbs/00_data.ipynb #6623f92f
 def _locate(path=None, download: bool = True) -> tuple:
     "The cache key of the files `load_fashion_mnist` reads, downloading them first if allowed and needed."
     files = find_fashion_mnist(path)
@@ -169,6 +177,7 @@ def _locate(path=None, download: bool = True) -> tuple:
                                 f"and {torchvision_cache()}). {_HOW_TO_GET}")
     return _key(files)
 
+# %% ../nbs/00_data.ipynb #fb35998e
 def load_fashion_mnist(path=None, download: bool = True):
     "`((x_train, y_train), (x_valid, y_valid))`: uint8 images (n, 28, 28) and int64 labels, read from the first place that has them."
     return tuple((x.clone(), y.clone()) for x, y in _load_files(_locate(path, download)))   # copies: see below
@@ -184,6 +193,7 @@ class TensorBatchDataset(Dataset):
         x, y = self.x[idxs], self.y[idxs]
         return {'image': x, 'label': y} if self.as_dict else (x, y)
 
+# %% ../nbs/00_data.ipynb #26ec8c17
 def batch_loader(ds: Dataset, bs: int, shuffle: bool) -> DataLoader:
     "A `DataLoader` that asks `ds` for `bs` indices at a time (shuffled each epoch when `shuffle`)."
     if len(ds) == 0: raise ValueError("the dataset is empty: a DataLoader over it would train on nothing")
@@ -208,6 +218,7 @@ def _positive_int(v, name: str, what: str) -> int:
     if n is None or n < 1: raise ValueError(f"{name} must be a positive integer ({what}), got {v!r}")
     return n
 
+# %% ../nbs/00_data.ipynb #cedd0d99
 def stratified_subset(y: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
     "Sorted indices of `n` items of `y`, as evenly spread over its classes as `n` allows, picked at random with `seed`."
     n = _positive_int(n, 'subset', 'the number of items per split')
@@ -229,9 +240,11 @@ def _pixel_stats(key: tuple):
     x = _load_files(key)[0][0].float().div_(255)
     return x.mean().item(), x.std().item()
 
+# %% ../nbs/00_data.ipynb #f6066aab
 def _check_bs(bs, name='bs') -> int:
     return _positive_int(bs, name, 'the number of items per batch')
 
+# %% ../nbs/00_data.ipynb #15ed993f
 def get_dls(bs: int = 64, subset: int | None = None, as_dict: bool = False, normalize: bool = True,
             device=None, path=None, valid_bs: int | None = None, seed: int = 0) -> DataLoaders:
     "Fashion-MNIST as `DataLoaders` of `bs`-sized batches on `device`; `subset=n` takes n stratified items per split."

@@ -36,6 +36,7 @@ class Hook:
     def __del__(self): self.remove()
     def __deepcopy__(self, memo): return self   # a copy would share the registration, and remove it when collected
 
+# %% ../nbs/05a_hooks.ipynb #26662b1f
 class Hooks(list):
     "A `Hook` on each of `modules`, all removed together when the `with` block ends."
     def __init__(self, modules: Iterable[nn.Module], fn: Callable): super().__init__(Hook(m, fn) for m in modules)
@@ -50,6 +51,7 @@ def _first_tensor(output):
     while isinstance(output, (tuple, list)) and len(output): output = output[0]
     return output if isinstance(output, torch.Tensor) else None
 
+# %% ../nbs/05a_hooks.ipynb #3aab8b5f
 class ActivationStats(Callback):
     "Records mean, std, shares of zeros and of dead units, and a histogram (of values in `hist_range`) of each module's output at every training batch."
     order = -5
@@ -101,6 +103,7 @@ def plot_stats(self: ActivationStats, figsize=(10, 3)):
     plt.tight_layout()
     return axs
 
+# %% ../nbs/05a_hooks.ipynb #02a31152
 @patch
 def color_dim(self: ActivationStats, figsize=(12, 2.8)):
     "Each watched layer's histograms over training as an image (log of the counts); titles give the share of values outside `hist_range`."
@@ -125,10 +128,12 @@ def conv_block(ni: int, nf: int, norm: Callable | None = None, act: bool = True)
     if act: layers.append(nn.ReLU())
     return nn.Sequential(*layers)
 
+# %% ../nbs/05a_hooks.ipynb #b9e712c9
 def conv_blocks(channels=(1, 8, 16, 32, 64), norm: Callable | None = None) -> list:
     "One `conv_block` per step of `channels`, each halving the picture's size."
     return [conv_block(ni, nf, norm) for ni, nf in zip(channels[:-1], channels[1:])]
 
+# %% ../nbs/05a_hooks.ipynb #1040a39f
 def simple_cnn(norm: Callable | None = None, channels=(1, 8, 16, 32, 64), n_out: int = 10) -> nn.Sequential:
     "Stride-2 conv blocks over `channels`, then one to `n_out` channels and a flatten: (bs, 1, 28, 28) -> (bs, n_out)."
     return nn.Sequential(*conv_blocks(channels, norm), conv_block(channels[-1], n_out, act=False), nn.Flatten())

@@ -32,6 +32,7 @@ def _set_rng_states(states: dict):
     random.setstate(states['python']); np.random.set_state(states['numpy']); torch.set_rng_state(states['torch'])
     if 'cuda' in states: torch.cuda.set_rng_state_all(states['cuda'])
 
+# %% ../nbs/06_lr_find.ipynb #34fae9cb
 def _loader_generators(dls) -> list:
     "The `torch.Generator`s the loaders draw from: a `DataLoader`'s own `generator`, its samplers'."
     found, todo = [], [getattr(dls, 'train', None), getattr(dls, 'valid', None)]
@@ -45,6 +46,7 @@ def _loader_generators(dls) -> list:
         todo = nxt
     return found
 
+# %% ../nbs/06_lr_find.ipynb #c74290db
 def _graph_tensors(x, memo: dict, depth: int = 0):
     "Put the tensors inside an autograd graph that `x` holds (in lists, tuples, dicts) in `memo`, so deepcopy keeps them as they are."
     if isinstance(x, torch.Tensor):
@@ -56,6 +58,7 @@ def _graph_tensors(x, memo: dict, depth: int = 0):
 
 _TORCH_KEYS = frozenset(nn.Module().__dict__) - {'training'}   # a module's parameters, buffers, sub-modules, hooks
 
+# %% ../nbs/06_lr_find.ipynb #0cec09e0
 @contextmanager
 def _sigint_deferred():
     "Hold back Ctrl-C (SIGINT) until the block ends, then act on it; only the main thread can, elsewhere the block runs as is."
@@ -149,6 +152,7 @@ def _check_num_it(num_it):
     if isinstance(num_it, bool) or not isinstance(num_it, numbers.Integral) or num_it < MIN_NUM_IT:
         raise ValueError(f"num_it must be a whole number of batches, at least {MIN_NUM_IT}, got {num_it!r}")
 
+# %% ../nbs/06_lr_find.ipynb #63b1f022
 class LRFinder(Callback):
     "Grows the learning rate exponentially from `start_lr` to `end_lr` over `num_it` batches, recording the raw and smoothed loss."
     order = 70   # after the Recorder has updated the smoothed loss, and after any ParamScheduler, so its rate wins
@@ -181,12 +185,14 @@ def suggest_minimum(lrs, losses) -> float:
     "The rate at the lowest loss, divided by 10."
     return lrs[int(np.argmin(losses))] / 10
 
+# %% ../nbs/06_lr_find.ipynb #df6889b0
 def suggest_steepest(lrs, losses) -> float:
     "The rate where the loss falls fastest against log(lr), before the minimum."
     lowest = max(int(np.argmin(losses)), 2)
     grads = np.gradient(np.asarray(losses[:lowest + 1]), np.log(np.asarray(lrs[:lowest + 1])))
     return lrs[int(np.argmin(grads))]
 
+# %% ../nbs/06_lr_find.ipynb #8544bb45
 def suggest_slide(lrs, losses, lr_diff: int = 15, thresh: float = 0.005, adjust_value: float = 1.) -> float:
     "fastai's interval slide rule: walking back from the end, the first rate where the loss's slope differs by less than `thresh` from `lr_diff` points later."
     grads, n = np.gradient(np.asarray(losses, dtype=float)), len(losses)
@@ -196,6 +202,7 @@ def suggest_slide(lrs, losses, lr_diff: int = 15, thresh: float = 0.005, adjust_
     while l >= -n and abs(grads[r] - grads[l]) > thresh: found, r, l = lrs[l], r - 1, l - 1
     return found * adjust_value
 
+# %% ../nbs/06_lr_find.ipynb #72b1a27d
 def _longest_descent(losses, tol: float = 0.01) -> list:
     "Indices of the longest subsequence of `losses` in which each value is lower than the previous by more than `tol` of the curve's drop."
     n, lowest = len(losses), int(np.argmin(losses))
@@ -208,11 +215,13 @@ def _longest_descent(losses, tol: float = 0.01) -> list:
     while prev[chain[-1]] != -1: chain.append(prev[chain[-1]])
     return chain[::-1]
 
+# %% ../nbs/06_lr_find.ipynb #4599067a
 def suggest_valley(lrs, losses, tol: float = 0.01) -> float:
     "The point half-way along the longest descent of the loss (steps of more than `tol` of its total drop)."
     chain = _longest_descent(losses, tol)
     return lrs[chain[len(chain) // 3 + len(chain) // 6]]
 
+# %% ../nbs/06_lr_find.ipynb #402d7517
 def trimmed(n: int) -> slice:
     "The part of an `n`-point curve the suggestions read: without its first tenth and its last 5 points, as fastai."
     return slice(n // 10, n - min(5, n // 10))
@@ -259,6 +268,7 @@ class LRFindResult:
         ax.figure.tight_layout()
         return ax
 
+# %% ../nbs/06_lr_find.ipynb #911f3ff7
 def suggestions(lrs, losses, raw_losses=None) -> LRFindResult:
     "The four suggestions for a recorded curve (read without its ends, see `trimmed`), and whether it has a clear valley."
     if len(lrs) < 7: raise ValueError(f"only {len(lrs)} points recorded: too few to read a curve (use a larger num_it or a lower start_lr)")

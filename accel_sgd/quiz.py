@@ -22,6 +22,7 @@ __all__ = ['TIME_LIMIT', 'QUESTIONS_PACKAGE', 'BOOK_SKIPPED', 'WrongAnswer', 'Ch
 class WrongAnswer(Exception):
     "Raised by a check when an answer is wrong; its message says what differs."
 
+# %% ../nbs/00b_quiz.ipynb #2d90c3d7
 class CheckResult:
     "The verdict of one check: `ok` (True, False, or None when nothing was answered), a message, and the question's key. Truthy when correct."
     def __init__(self, key: str, ok: bool | None, message: str = ''):
@@ -36,6 +37,7 @@ class CheckResult:
 class TimeUp(BaseException):
     "Raised inside an answer that runs past its time limit."
 
+# %% ../nbs/00b_quiz.ipynb #5c40e479
 @contextlib.contextmanager
 def time_limit(seconds: float | None):
     "Raise `TimeUp` in the code of the `with` block once it has run `seconds` (no limit when None or 0)."
@@ -105,6 +107,7 @@ def explain_error(e: BaseException) -> str:
         if re.search(pattern, str(e)): return f"your answer raised {type(e).__name__}: {hint}"
     return f"your answer raised {type(e).__name__}: {e}"
 
+# %% ../nbs/00b_quiz.ipynb #83fb631c
 def run_check(key: str, check: Callable, answer, time_limit_s: float | None = None) -> CheckResult:
     "Run `check(answer)` under a time limit (`TIME_LIMIT` by default), restoring torch's global state afterwards; `ok` is None when nothing was answered (`None` or `...`)."
     if answer is None or answer is Ellipsis: return CheckResult(key, None, 'not answered yet')
@@ -132,6 +135,7 @@ def as_real(x, what: str = 'the answer') -> float:
     if not isinstance(x, numbers.Real): raise WrongAnswer(f"{what} should be a number, got {type(x).__name__}")
     return float(x)
 
+# %% ../nbs/00b_quiz.ipynb #2b5b0573
 def _close(got: float, want: float, rel: float, abs_: float, decimals: int | None) -> bool:
     if decimals is not None: return abs(got - want) <= 0.5 * 10 ** -decimals * (1 + 1e-6) + 1e-12
     return math.isclose(got, want, rel_tol=rel, abs_tol=abs_)
@@ -140,6 +144,7 @@ def _off(got: float, want: float, decimals: int | None) -> str:
     if not math.isfinite(got): return f"{got} is not a finite number"
     return f"{got:g} is {'too high' if got > want else 'too low'}" + (f" (to {decimals} decimal places)" if decimals is not None else '')
 
+# %% ../nbs/00b_quiz.ipynb #050f142f
 def expect_number(want: float, rel: float = 1e-3, abs_: float = 1e-8, decimals: int | None = None) -> Callable:
     "A check that the answer is a real number within `rel` (relative) or `abs_` of `want`, or equal to it at `decimals` decimal places."
     def check(got):
@@ -158,6 +163,7 @@ def _real_list(got, n: int) -> list:
     items = list(itertools.islice(iter(got), n + 1))
     return [as_real(x, f"item #{i}") for i, x in enumerate(items)]
 
+# %% ../nbs/00b_quiz.ipynb #2732dc98
 def expect_numbers(want, rel: float = 1e-3, abs_: float = 1e-8, decimals: int | None = None) -> Callable:
     "A check that the answer is a sequence of numbers, each within `rel` or `abs_` of `want`'s (or equal at `decimals` places)."
     want = [float(w) for w in want]
@@ -183,6 +189,7 @@ class Args:
         return ', '.join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.named(reference).items()
                          if isinstance(v, numbers.Real) and not isinstance(v, bool))
 
+# %% ../nbs/00b_quiz.ipynb #2ebdf8e2
 def _tensors(obj, prefix: str) -> dict:
     "Every tensor in `obj` (a tensor, or a nested tuple/list/dict), by a readable path."
     if isinstance(obj, torch.Tensor): return {prefix: obj}
@@ -217,6 +224,7 @@ def _compare_tensor(name: str, g, w, orig, atol, rtol):
     diff = (g.detach().double() - w.detach().double()).abs().nan_to_num(math.inf).max().item()
     raise WrongAnswer(f"{name} is off by up to {diff:.3g}")
 
+# %% ../nbs/00b_quiz.ipynb #a258c8cd
 def _compare_value(name: str, got, want, orig, atol, rtol):
     "Compare the answer's return value or argument `got` with the reference's `want`."
     if isinstance(want, numbers.Real) and not isinstance(want, bool):
@@ -232,6 +240,7 @@ def _compare_value(name: str, got, want, orig, atol, rtol):
     want_t, got_t, orig_t = _attr_tensors(want, name), _attr_tensors(got, name), _attr_tensors(orig, name)
     for k, w in want_t.items(): _compare_tensor(k, got_t.get(k), w, orig_t.get(k), atol, rtol)
 
+# %% ../nbs/00b_quiz.ipynb #cf726ec1
 def expect_same_effect(reference: Callable, make_inputs: Callable, atol: float = 1e-6, rtol: float = 1e-5, trials: int = 5,
                        no_grad: bool = False, seed: int = 0) -> Callable:
     "A check that a function does to `make_inputs(g)` (a tuple or `Args`) what `reference` does, in `trials` random trials: same return value, same in-place changes."
@@ -377,6 +386,7 @@ def questionnaires() -> dict:
     "Every chapter's questionnaire, title -> `Questionnaire`, in chapter order."
     return {m.quiz.title: m.quiz for m in _modules().values() if hasattr(getattr(m, 'quiz', None), 'questions')}
 
+# %% ../nbs/00b_quiz.ipynb #2a547ea3
 def questionnaire(name: str) -> Questionnaire:
     "One chapter's questionnaire, by title, module name or short name (`'sgd_loop'`); `check` will look in it first."
     mods = _modules()
@@ -389,6 +399,7 @@ def questionnaire(name: str) -> Questionnaire:
     close = difflib.get_close_matches(name, names, n=3)
     raise KeyError(f"no chapter questionnaire {name!r}" + (f"; did you mean {', '.join(map(repr, close))}?" if close else f"; there are {', '.join(names)}"))
 
+# %% ../nbs/00b_quiz.ipynb #13be496c
 def course_progress() -> str:
     "One line per chapter: how many of its questions you have answered."
     lines = []
