@@ -183,7 +183,7 @@ class GatherPreds(Callback):
         axs = [plot_confusion(self.confusion(), names), plot_confidence(self.probs, self.targs), plot_pr_curves(self.probs, self.targs, names)]
         return {k: ax.figure for k, ax in zip(('confusion_matrix', 'confidence', 'pr_curves'), axs)}
 
-# %% ../nbs/09_metrics.ipynb #197ef067
+# %% ../nbs/09_metrics.ipynb #71c891c2
 def _new_ax(ax, figsize=(5, 4)):
     "`ax`, or the axis of a new figure made outside pyplot (nothing to close, nothing shown unless asked)."
     from matplotlib.figure import Figure
@@ -191,9 +191,10 @@ def _new_ax(ax, figsize=(5, 4)):
 
 def plot_confusion(cm: torch.Tensor, classes=None, ax=None, title: str = 'confusion matrix'):
     "The confusion matrix as an image, with the count in each cell: actual class down, predicted class across."
-    ax, n = _new_ax(ax, (6.5, 5.5)), len(cm)
+    ax, cm = _new_ax(ax, (6.5, 5.5)), torch.as_tensor(cm)
+    n = len(cm)
     classes = classes or [str(i) for i in range(n)]
-    ax.imshow(cm, cmap='Blues')
+    ax.imshow(cm.numpy(), cmap='Blues')
     for i, j in ((i, j) for i in range(n) for j in range(n)):
         ax.text(j, i, int(cm[i, j]), ha='center', va='center', fontsize=7, color='white' if cm[i, j] > cm.max() / 2 else 'black')
     ax.set_xticks(range(n), classes, rotation=60, ha='right'); ax.set_yticks(range(n), classes)

@@ -172,3 +172,28 @@ def test_flipped_labels_surface_among_the_worst(seed):
     assert len(set(idx.tolist()) & set(learn.best_worst.worst['idx'].tolist())) >= 11
     figs = learn.best_worst.figures()
     assert sorted(figs) == ['best_samples', 'worst_samples'] and len(figs['worst_samples'].axes) == 40
+
+
+def test_figures_render_outside_pyplot():
+    "The figures() protocol: figures made outside pyplot, which a TensorBoard writer renders with the Agg canvas as torch does."
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    g = torch.Generator().manual_seed(0)
+    batches = [(torch.randn(8, 1, 6, 6, generator=g), torch.randint(0, 3, (8,), generator=g)) for _ in range(2)]
+    dls = type('DLs', (), {'train': batches, 'valid': batches, 'classes': ['a', 'b', 'c']})()
+    learn = Learner(nn.Sequential(nn.Flatten(), nn.Linear(36, 3)), dls, F.cross_entropy, progress=False, device='cpu',
+                    cbs=[GatherPreds(), BestWorst(k=3)])
+    learn.fit(1)
+    n_pyplot = len(plt.get_fignums())
+    figs = {**learn.gather_preds.figures(), **learn.best_worst.figures()}
+    assert sorted(figs) == ['best_samples', 'confidence', 'confusion_matrix', 'pr_curves', 'worst_samples']
+    for fig in figs.values():
+        canvas = FigureCanvasAgg(fig); canvas.draw()
+        w, h = canvas.get_width_height()
+        assert np_shape(canvas) == (h, w, 4) and w > 100 and h > 100
+    assert len(plt.get_fignums()) == n_pyplot   # nothing left open in pyplot
+    ax = figs['confusion_matrix'].axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel(), [t.get_text() for t in ax.get_yticklabels()]) == ('predicted', 'actual', ['a', 'b', 'c'])
+
+
+def np_shape(canvas): return tuple(memoryview(canvas.buffer_rgba()).shape)
