@@ -20,7 +20,13 @@ __all__ = ['MissingKeyError', 'pick', 'Keyed', 'WeightedLoss', 'confusion_matrix
            'GatherPreds', 'plot_confusion', 'plot_confidence', 'plot_pr_curves', 'most_confused', 'BestWorst',
            'SaveBest', 'EarlyStopping']
 
-# %% ../nbs/09_metrics.ipynb #546cf367
+# %% ../nbs/09_metrics.ipynb #356d08d2
+def _tensor(x, who: str, where: str):
+    "`x` if it is a tensor, else a `TypeError` that says what it is."
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{who} needs a tensor from {where}, got a {type(x).__name__}: name a key (pred_key=, targ_key=) for a dict")
+    return x
+
 class MissingKeyError(KeyError):
     "A key that a loss, metric or callback reads is not in the dict it looked in."
     def __str__(self): return str(self.args[0])   # KeyError would print the message in quotes
@@ -143,7 +149,7 @@ class WholeMetric:
         self.fn, self.__name__, self.value = fn, getattr(fn, '__name__', type(fn).__name__), float('nan')
     def __repr__(self): return f"WholeMetric({self.__name__})"
 
-# %% ../nbs/09_metrics.ipynb #e2510429
+# %% ../nbs/09_metrics.ipynb #9ff26fc6
 class GatherPreds(Callback):
     "Gathers validation predictions (key `pred_key` of a dict output) and targets (`targ_key`), detached; moves them to the CPU once per epoch and computes `metrics` on all of them."
     order = 45   # before the Recorder (50), which reads the metrics' values after validation
@@ -161,8 +167,9 @@ class GatherPreds(Callback):
     def after_cancel_batch(self): self._cancelled = True
     def after_batch(self):
         if self.training or self._cancelled: return
-        self._preds.append(pick(self.pred, self.pred_key, "the model's output (learn.pred)", 'GatherPreds').detach())
-        self._targs.append(pick(self.yb, self.targ_key, 'the targets (learn.yb)', 'GatherPreds').detach())
+        where = "the model's output (learn.pred)", 'the targets (learn.yb)'
+        self._preds.append(_tensor(pick(self.pred, self.pred_key, where[0], 'GatherPreds'), 'GatherPreds', where[0]).detach())
+        self._targs.append(_tensor(pick(self.yb, self.targ_key, where[1], 'GatherPreds'), 'GatherPreds', where[1]).detach())
 
     def after_validate(self):
         if not self._preds: return

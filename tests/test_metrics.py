@@ -197,3 +197,13 @@ def test_figures_render_outside_pyplot():
 
 
 def np_shape(canvas): return tuple(memoryview(canvas.buffer_rgba()).shape)
+
+
+def test_gather_preds_refuses_a_tuple_output():
+    g = torch.Generator().manual_seed(0)
+    batches = [(torch.randn(8, 4, generator=g), torch.randint(0, 3, (8,), generator=g))]
+    dls = type('DLs', (), {'train': batches, 'valid': batches})()
+    class Pair(nn.Linear):
+        def forward(self, x): return super().forward(x), x
+    learn = Learner(Pair(4, 3), dls, lambda p, y: F.cross_entropy(p[0], y), progress=False, device='cpu', cbs=[GatherPreds()])
+    with pytest.raises(TypeError, match=r"GatherPreds needs a tensor from the model's output \(learn.pred\), got a tuple"): learn.fit(1)
