@@ -12,3 +12,6 @@ from .hooks import *
 from .batchnorm import *
 from .lr_find import *
 from .transfer import *
+from .optimizers_beyond import *
+from .interpret import *
+from .tensorboard import *
