@@ -207,3 +207,22 @@ def test_gather_preds_refuses_a_tuple_output():
         def forward(self, x): return super().forward(x), x
     learn = Learner(Pair(4, 3), dls, lambda p, y: F.cross_entropy(p[0], y), progress=False, device='cpu', cbs=[GatherPreds()])
     with pytest.raises(TypeError, match=r"GatherPreds needs a tensor from the model's output \(learn.pred\), got a tuple"): learn.fit(1)
+
+
+def test_whole_set_metrics_and_figures_reach_tensorboard(tmp_path):
+    "With chapter 9c's TensorBoardCallback: the whole-set metrics as epoch scalars, GatherPreds's and BestWorst's figures as images."
+    pytest.importorskip('tensorboard')
+    from accel_sgd.tensorboard import TensorBoardCallback, load_events
+    g = torch.Generator().manual_seed(0)
+    batches = [(torch.randn(8, 1, 6, 6, generator=g), torch.randint(0, 3, (8,), generator=g)) for _ in range(2)]
+    dls = type('DLs', (), {'train': batches, 'valid': batches})()
+    learn = Learner(nn.Sequential(nn.Flatten(), nn.Linear(36, 3)), dls, F.cross_entropy, progress=False, device='cpu',
+                    cbs=[GatherPreds([macro_f1]), BestWorst(k=3), TensorBoardCallback(log_dir=tmp_path, hist_every=0)])
+    learn.fit(2)
+    ea = load_events(learn.tensor_board.run_dir)
+    f1s = [(e.step, e.value) for e in ea.Scalars('epoch/macro_f1')]
+    assert [s for s, _ in f1s] == [0, 1] and math.isclose(f1s[-1][1], learn.recorder.values[-1].macro_f1, rel_tol=1e-6)
+    images = ea.Tags()['images']
+    assert {'gather_preds/confusion_matrix', 'gather_preds/pr_curves', 'gather_preds/confidence',
+            'best_worst/best_samples', 'best_worst/worst_samples'} <= set(images)
+    assert len(ea.Images('best_worst/worst_samples')) == 2   # one per epoch
