@@ -195,6 +195,11 @@ def get_hyper(opt, name: str, group: int = -1):
     return g[slot[0]] if slot[1] is None else g[slot[0]][slot[1]]
 
 # %% ../nbs/03_learner.ipynb #69ec40a6
+def _batch_len(yb) -> int:
+    "Items in a batch, from its targets: `len(yb)`, or that of the first value of a dict or first tensor of a tuple."
+    first = next(iter(yb.values()), yb) if isinstance(yb, dict) else yb[0] if isinstance(yb, (tuple, list)) and yb and isinstance(yb[0], torch.Tensor) else yb
+    return len(first)
+
 class Recorder(Callback):
     "Records losses, smoothed loss, learning rates and momentums (per group) per batch, and losses and metrics per epoch."
     order = 50
@@ -219,7 +224,7 @@ class Recorder(Callback):
 
     def after_batch(self):
         if self._cancelled: return
-        n, loss = len(self.yb), self.loss.detach().float().item()
+        n, loss = _batch_len(self.yb), self.loss.detach().float().item()
         self._total += loss * n; self._n += n
         if self.training:
             self.losses.append(loss)
@@ -229,13 +234,13 @@ class Recorder(Callback):
             groups = range(len(self.opt.param_groups))
             self.lrs.append([get_hyper(self.opt, 'lr', i) for i in groups]); self.moms.append([get_hyper(self.opt, 'mom', i) for i in groups])
         else:
-            for i, m in enumerate(self.metrics): self._metric_totals[i] += float(m(self.pred, self.yb)) * n
+            for i, m in enumerate(self.metrics): self._metric_totals[i] += 0. if hasattr(m, 'value') else float(m(self.pred, self.yb)) * n   # `value`: read whole, below
 
     @property
     def smooth_loss(self) -> float: return self.smooth_losses[-1] if self.smooth_losses else float('nan')
 
     def after_train(self): self._train_loss = self._mean(self._total)
-    def after_validate(self): self._valid = [self._mean(self._total)] + [self._mean(t) for t in self._metric_totals]
+    def after_validate(self): self._valid = [self._mean(self._total)] + [float(m.value) if hasattr(m, 'value') else self._mean(t) for m, t in zip(self.metrics, self._metric_totals)]
 
     def after_epoch(self):
         self.values.append(self._row(self.epoch, self._train_loss, *self._valid, time.perf_counter() - self._start))
@@ -467,11 +472,11 @@ class Learner:
         self(f'after_{name}')
 
     def split_batch(self, batch):
-        "Inputs and targets of `batch`: `(x, y)` for a tuple or list, `(b[input_key], b[target_key])` for a dict."
+        "Inputs and targets of `batch`: `(x, y)` for a tuple or list, `(b[input_key], b[target_key])` for a dict (a key of None: the whole dict)."
         if isinstance(batch, dict):
-            missing = [k for k in (self.input_key, self.target_key) if k not in batch]
+            missing = [k for k in (self.input_key, self.target_key) if k is not None and k not in batch]
             if missing: raise KeyError(f"the batch dict has keys {list(batch)} but not {missing}: pass input_key=/target_key= to Learner")
-            return batch[self.input_key], batch[self.target_key]
+            return tuple(batch if k is None else batch[k] for k in (self.input_key, self.target_key))
         if isinstance(batch, (tuple, list)) and len(batch) == 2: return batch[0], batch[1]
         raise TypeError(f"cannot split a batch of type {type(batch).__name__} into inputs and targets: "
                         f"use (x, y) tuples or dicts, or override Learner.split_batch")
