@@ -13,5 +13,6 @@ from .batchnorm import *
 from .lr_find import *
 from .transfer import *
 from .optimizers_beyond import *
+from .metrics import *
 from .interpret import *
 from .tensorboard import *
