@@ -17,7 +17,7 @@ from .learner import Callback, Learner, accuracy, get_hyper, hyper_slot, per_gro
 
 # %% auto #0
 __all__ = ['sched_lin', 'sched_cos', 'sched_exp', 'sched_no', 'combine_scheds', 'combined_cos', 'set_hyper', 'has_hyper',
-           'check_hyper', 'ParamScheduler', 'one_cycle_scheds', 'sched_warm_restarts', 'sched_cyclic',
+           'check_scheduled', 'ParamScheduler', 'one_cycle_scheds', 'sched_warm_restarts', 'sched_cyclic',
            'TorchSchedulerCallback', 'compare_optimizers', 'comparison_table']
 
 # %% ../nbs/04_schedule.ipynb #047cd0ee
@@ -78,7 +78,7 @@ def _names(group: dict) -> list: return sorted(k for k in group if k != 'params'
 _HYPER_RULES = {'lr': (lambda v: v >= 0, 'a learning rate must be >= 0'), 'wd': (lambda v: v >= 0, 'weight decay must be >= 0'),
                 'mom': (lambda v: 0 <= v < 1, 'momentum must be in [0, 1)'), 'sqr_mom': (lambda v: 0 <= v < 1, 'sqr_mom must be in [0, 1)')}
 
-def check_hyper(name: str, value):
+def check_scheduled(name: str, value):
     "Raise a `ValueError` naming `name` if `value` (a number, or a list of one per group) is not finite or is outside the range `name` allows."
     ok, rule = _HYPER_RULES.get(name, (lambda v: True, 'it must be a finite number'))
     for v in (value if isinstance(value, list) else [value]):
@@ -105,7 +105,7 @@ class ParamScheduler(Callback):
         for name, sched in self.scheds.items():
             v = sched(self.pct_train)
             v = v.tolist() if isinstance(v, np.ndarray) else v   # an array: one value per group
-            try: check_hyper(name, v)
+            try: check_scheduled(name, v)
             except ValueError as e: raise ValueError(f"the schedule of {name!r} at training step {self.train_iter} "
                                                      f"(pct_train {self.pct_train:.3f}) gave {e}") from None
             set_hyper(self.opt, name, v)

@@ -38,3 +38,13 @@ def test_modules_listed_in_init():
     modules = [m.name for m in pkgutil.iter_modules(accel_sgd.__path__) if not m.name.startswith('_') and m.name not in ('all', 'questions')]   # questions: quiz data, found by quiz.questionnaires()
     missing = [m for m in modules if m not in imported]
     assert not missing, f"accel_sgd/__init__.py does not import {missing}"
+
+
+def test_no_public_name_in_two_modules():
+    "Two modules exporting one name would make `from accel_sgd.all import *` silently keep only the later one."
+    import collections, importlib
+    owners = collections.defaultdict(list)
+    for m in MODULES:
+        for n in getattr(importlib.import_module(f'accel_sgd.{m}'), '__all__', []): owners[n].append(m)
+    twice = {n: ms for n, ms in owners.items() if len(ms) > 1}
+    assert not twice, f"names exported by more than one module: {twice}"
