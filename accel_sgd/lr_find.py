@@ -73,6 +73,13 @@ def _sigint_deferred():
             if callable(old): old(signal.SIGINT, got[0])
             elif old == signal.SIG_DFL: raise KeyboardInterrupt
 
+# %% ../nbs/06_lr_find.ipynb #a9d3e1f0
+def _refill(orig, saved):
+    "The saved contents, put back into the original list, dict or set when there was one (a caller may hold it), else `saved`."
+    if isinstance(orig, list): orig[:] = saved; return orig
+    if isinstance(orig, (dict, set)): orig.clear(); orig.update(saved); return orig
+    return saved
+
 # %% ../nbs/06_lr_find.ipynb #0ac0c8ea
 class TrainingState:
     "Captures a learner's model, optimizer, attributes, callbacks and RNG states on entry; restores them all on exit, however it exits."
@@ -103,13 +110,15 @@ class TrainingState:
         self.module_attrs = [(m, self._copy(m, {k: v for k, v in m.__dict__.items() if k not in _TORCH_KEYS})) for m in model.modules()]
         self.cb_attrs = [(cb, dict(cb.__dict__) if isinstance(cb, ProgressCallback) else self._copy(cb, cb.__dict__)) for cb in l.cbs]
         self.attrs = self._copy(l, l.__dict__)
+        self.originals = {id(o): dict(o.__dict__) for o in [l, *l.cbs, *model.modules()]}   # the objects themselves, which callers may share
         self.rng, self.gens = _rng_states(), [(g, g.get_state()) for g in _loader_generators(l.dls)]
         return self
 
     def _restore_attrs(self):
         for obj, attrs in [(self.learn, self.attrs), *self.cb_attrs, *self.module_attrs]:
             for k in [k for k in obj.__dict__ if k not in attrs and k not in _TORCH_KEYS]: del obj.__dict__[k]
-            obj.__dict__.update(attrs)
+            orig = self.originals.get(id(obj), {})
+            obj.__dict__.update({k: _refill(orig.get(k), v) for k, v in attrs.items()})
     def _restore_model(self):
         m = self.learn.model
         m.to(self.device); m.load_state_dict(self.model)

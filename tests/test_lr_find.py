@@ -57,3 +57,21 @@ def test_lr_find_on_a_loader_without_length():
     res = learn.lr_find(num_it=30, show_plot=False)
     assert len(res.lrs) > 1
     assert all(torch.equal(v, learn.model.state_dict()[k]) for k, v in before.items())
+
+
+def test_lr_find_restores_a_shared_list_in_place():
+    "A list a user handed to a callback is restored in place: same object, old contents, and later fits still append to it."
+    from accel_sgd.learner import Callback, synth_learner
+    import accel_sgd.lr_find
+
+    class Log(Callback):
+        def __init__(self, store): self.store = store
+        def after_batch(self):
+            if self.learn.training: self.store.append(float(self.learn.loss))
+    store = []
+    learn = synth_learner(n_train=40, cbs=[Log(store)]); learn.fit(1)
+    n = len(store)
+    learn.lr_find(num_it=30, show_plot=False)
+    assert learn.log.store is store and len(store) == n
+    learn.fit(1)
+    assert len(store) == 2 * n

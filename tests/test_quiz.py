@@ -220,6 +220,8 @@ MESSAGES = [   # (module, key, wrong answer, what its verdict must say)
     ('ch01_sgd_loop', 'sgd_update', '_without_no_grad', 'torch.no_grad()'),
     ('ch01_sgd_loop', 'train_step', '_no_zero', 'zero_grad'),
     ('ch02_optimizer', 'sgd_cb_plus_equals', '_sgd_cb_rebinds', 'did not move'),
+    ('ch02_optimizer', 'momentum', '_avg_aliases_grad', 'keeps `p.grad` itself'),
+    ('ch03_learner', 'terminate_on_nan', '_TerminateAfterStep', 'stepped with the'),
     ('ch02_optimizer', 'momentum', '_avg_no_return', "must return {'grad_avg'"),
     ('ch02_optimizer', 'momentum', '_avg_fixed', 'mom='),
     ('ch02_optimizer', 'adam_step', '_adam_changes_avg', 'changed `grad_avg` in place'),

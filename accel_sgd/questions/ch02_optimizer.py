@@ -43,7 +43,8 @@ def _check_callbacks(answer_cbs, ref_cbs, make_hypers, n_steps: int = 4, trials:
         where = f" (trial {trial + 1} of {trials}, with {', '.join(f'{k}={v:g}' for k, v in hypers.items())})"
         for i, grad in enumerate(grads):
             before = p_got.detach().clone()
-            p_ref.grad, p_got.grad = grad.clone(), grad.clone()
+            if i == 0: p_ref.grad, p_got.grad = grad.clone(), grad.clone()
+            else: p_ref.grad.copy_(grad); p_got.grad.copy_(grad)   # in place, as backward after zero_grad(set_to_none=False) does
             o_ref.step()
             try: o_got.step()
             except TypeError:   # a later callback missing the state this one should have returned
@@ -56,6 +57,9 @@ def _check_callbacks(answer_cbs, ref_cbs, make_hypers, n_steps: int = 4, trials:
             if torch.equal(p_got.detach(), before):
                 raise WrongAnswer(f"the parameter did not move at step {i + 1}: change `p` in place (`p += ...`, `p.add_(...)`); "
                                   f"`p = p + ...` only rebinds the local name" + where)
+            if any(v is p_got.grad for v in o_got.state[p_got].values() if isinstance(v, torch.Tensor)):
+                raise WrongAnswer("your callback keeps `p.grad` itself as its state, so the next gradient, written into the same tensor "
+                                  "(as `zero_grad(set_to_none=False)` and `backward` do), changed it: keep a copy (`p.grad.clone()`)" + where)
             off = (p_got.detach() - p_ref.detach()).abs().max().item()
             raise WrongAnswer(f"after step {i + 1} the parameter is off by up to {off:.3g}" + where)
 
@@ -113,6 +117,10 @@ def _avg_dampened(p, mom, grad_avg=None, **kwargs):
     if grad_avg is None: grad_avg = torch.zeros_like(p)
     return {'grad_avg': grad_avg * mom + (1 - mom) * p.grad}
 
+def _avg_aliases_grad(p, mom, grad_avg=None, **kwargs):   # keeps p.grad itself: the next backward overwrites it
+    if grad_avg is None: return {'grad_avg': p.grad}
+    return {'grad_avg': grad_avg.mul_(mom).add_(p.grad)}
+
 def _avg_no_return(p, mom, grad_avg=None, **kwargs):
     if grad_avg is None: grad_avg = torch.zeros_like(p)
     grad_avg = grad_avg * mom + p.grad
@@ -132,7 +140,7 @@ quiz.add('momentum', "What is momentum? Write its equations, then its moving ave
                                            [average_grad, momentum_step],
                                            lambda g: {'lr': _log_uniform(g, 1e-3, 0.5), 'mom': round(0.5 + 0.49 * torch.rand(1, generator=g).item(), 3)},
                                            state=('grad_avg',)),
-         reference=_avg, also_right=(_avg_inplace, _avg_torch_style), wrong=(_avg_dampened, _avg_no_return),
+         reference=_avg, also_right=(_avg_inplace, _avg_torch_style), wrong=(_avg_dampened, _avg_no_return, _avg_aliases_grad),
          hardcoded=(_avg_fixed,), source='fastbook 16 Q7')
 
 # %% ../../nbs/questions/02_optimizer.ipynb #4fa5a776

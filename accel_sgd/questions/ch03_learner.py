@@ -158,7 +158,7 @@ def _nan_fit(make_cb, n_train: int, n_epoch: int, bad: int, kind: str) -> dict:
     learn = synth_learner(n_train=n_train, n_valid=1, cbs=[cb, CountSteps()])
     learn.loss_func = loss_func
     learn.fit(n_epoch)
-    return {'steps_before': sum(s < bad for s in steps), 'stepped_on_bad': bad in steps, 'after_bad': max(calls['train'] - bad, 0),
+    return {'steps_before': sum(s < bad for s in steps), 'stepped_on_bad': bad in steps or not all(bool(q.isfinite().all()) for q in learn.model.parameters()), 'after_bad': max(calls['train'] - bad, 0),
             'recorded': sum(not math.isfinite(l) for l in learn.recorder.losses)}
 
 def _check_terminate(answer, trials: int = 5):
@@ -201,6 +201,10 @@ class _TerminateBookExact(Callback):   # the book's, word for word: `run_before 
     def after_batch(self):
         if torch.isinf(self.loss) or torch.isnan(self.loss): raise CancelFitException
 
+class _TerminateAfterStep(Callback):   # too late: the step has already used the non-finite gradients
+    def after_step(self):
+        if not torch.isfinite(self.loss): raise CancelFitException()
+
 class _TerminateEpoch(Callback):
     def after_loss(self):
         if not torch.isfinite(self.loss): raise CancelEpochException()
@@ -220,7 +224,7 @@ quiz.add('terminate_on_nan', "Write the `TerminateOnNaN` callback (without peeki
          "optimizer never steps with the bad loss's gradients and the recorder never records it; `isfinite` catches NaN and "
          "±infinity alike; `CancelFitException` ends the whole fit.",
          check=_check_terminate, reference=_Terminate, also_right=(_Terminate(), _TerminateAfterBackward, TerminateOnNaNCallback),
-         wrong=(_TerminateBook, _TerminateBookExact, _TerminateEpoch, _TerminateNanOnly), hardcoded=(_TerminateAtBatch6,), source='fastbook 16 Q26')
+         wrong=(_TerminateBook, _TerminateBookExact, _TerminateAfterStep, _TerminateEpoch, _TerminateNanOnly), hardcoded=(_TerminateAtBatch6,), source='fastbook 16 Q26')
 
 # %% ../../nbs/questions/03_learner.ipynb #fee0e538
 quiz.add('ordering', "How do you make sure your callback runs after or before another callback?",
