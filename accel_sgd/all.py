@@ -15,3 +15,4 @@ from .transfer import *
 from .optimizers_beyond import *
 from .interpret import *
 from .tensorboard import *
+from .scale import *
