@@ -17,7 +17,8 @@ from .batchnorm import BatchNorm
 
 # %% auto #0
 __all__ = ['amp_dtype', 'cpu_has_native_bf16', 'warn_once', 'MixedPrecision', 'GradientClip', 'rank_world', 'is_main_process',
-           'distributed', 'RankShare', 'SyncBatchNorm', 'sync_batchnorm', 'unsync_batchnorm', 'DistributedTrainer']
+           'distributed', 'RankShare', 'AllReduceSum', 'SyncBatchNorm', 'sync_batchnorm', 'unsync_batchnorm',
+           'DistributedTrainer']
 
 # %% ../nbs/11_scale.ipynb #38d4c1da
 def amp_dtype(device) -> torch.dtype:
@@ -122,13 +123,13 @@ class RankShare:
         bs = getattr(dl, 'sampler', None)
         if not isinstance(bs, BatchSampler) or not hasattr(dl, 'dataset'):
             raise TypeError(f"RankShare needs a loader from batch_loader (a DataLoader over a BatchSampler), got {type(dl).__name__}")
-        self.ds, self.bs, self.shuffle, self.drop_last = dl.dataset, bs.batch_size, isinstance(bs.sampler, RandomSampler), bs.drop_last
+        self.dataset, self.bs, self.shuffle, self.drop_last = dl.dataset, bs.batch_size, isinstance(bs.sampler, RandomSampler), bs.drop_last
         self.rank, self.world, self.seed, self.train, self.epoch, self.global_n = rank, world, seed, train, 0, None
     def set_epoch(self, epoch: int): self.epoch = epoch
 
     def global_batches(self) -> list:
         "The epoch's global batches of indices, the same on every rank."
-        n = len(self.ds)
+        n = len(self.dataset)
         idx = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed + self.epoch)) if self.shuffle else torch.arange(n)
         keep = self.world if self.train else 1
         return [b for b in idx.split(self.bs) if len(b) >= (self.bs if self.drop_last else keep)]
@@ -137,19 +138,26 @@ class RankShare:
     def __iter__(self):
         for b in self.global_batches():
             share = b.tensor_split(self.world)[self.rank]
-            if len(share): self.global_n = len(b); yield self.ds[share]
+            if len(share): self.global_n = len(b); yield self.dataset[share]
 
-# %% ../nbs/11_scale.ipynb #42e9a095
+# %% ../nbs/11_scale.ipynb #37bc471d
+class AllReduceSum(torch.autograd.Function):
+    "The sum of `x` over all ranks, on every rank; its backward sums the incoming gradients over all ranks."
+    @staticmethod
+    def forward(ctx, x): x = x.clone(); dist.all_reduce(x); return x
+    @staticmethod
+    def backward(ctx, g): g = g.clone(); dist.all_reduce(g); return g
+
+# %% ../nbs/11_scale.ipynb #1ee356dd
 class SyncBatchNorm(BatchNorm):
     "The course's `BatchNorm` with statistics over the global batch: counts, sums and squared deviations all-reduced across ranks, inside autograd."
     def batch_stats(self, x: torch.Tensor, dims: tuple):
         if rank_world()[1] == 1: return super().batch_stats(x, dims)
-        from torch.distributed.nn.functional import all_reduce
         n = torch.tensor([float(x.numel() // self.num_features)], device=x.device)
         dist.all_reduce(n)                                   # a count: no gradient
         shape = (1, -1) + (1,) * (x.dim() - 2)
-        mean = all_reduce(x.sum(dims)) / n
-        var = all_reduce((x - mean.view(shape)).square().sum(dims)) / n
+        mean = AllReduceSum.apply(x.sum(dims)) / n
+        var = AllReduceSum.apply((x - mean.view(shape)).square().sum(dims)) / n
         return mean, var, int(n.item())
 
 def sync_batchnorm(model: nn.Module) -> list:
@@ -165,7 +173,7 @@ def sync_batchnorm(model: nn.Module) -> list:
 def unsync_batchnorm(bns: list):
     for m in bns: m.__class__ = BatchNorm
 
-# %% ../nbs/11_scale.ipynb #5e908b26
+# %% ../nbs/11_scale.ipynb #b4e66745
 class DistributedTrainer(Callback):
     "Data-parallel training with `DistributedDataParallel` under torchrun: each rank its share of every global batch, exact metrics, output on rank 0."
     order = -20   # before TrainEvalCallback counts the batches and before anything prints
