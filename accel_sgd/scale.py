@@ -214,9 +214,9 @@ class DistributedTrainer(Callback):
     def after_train(self): self._reduce()
     def after_validate(self): self._reduce()
 
-    def after_fit(self):
-        if self.world > 1 and hasattr(self.model, 'module'):
+    def after_fit(self):   # also after a before_fit that failed halfway: undo what was done
+        if isinstance(self.model, nn.parallel.DistributedDataParallel):
             opt = self.opt; self.learn.model = self.model.module; self.learn.opt = opt
-        unsync_batchnorm(self._bns)
-        self.learn.dls = self._dls
-        for cb in self._removed: self.learn.add_cb(cb)
+        unsync_batchnorm(self.__dict__.pop('_bns', []))
+        if '_dls' in self.__dict__: self.learn.dls = self.__dict__.pop('_dls')
+        for cb in self.__dict__.pop('_removed', []): self.learn.add_cb(cb)
