@@ -16,3 +16,4 @@ from .optimizers_beyond import *
 from .metrics import *
 from .interpret import *
 from .tensorboard import *
+from .scale import *

@@ -33,10 +33,9 @@ class BatchNorm(nn.Module):
         out_dtype = x.dtype
         if x.dtype in (torch.float16, torch.bfloat16): x = x.float()   # compute in float32, as torch does, and return the input's type
         if self.training:
-            n = x.numel() // self.num_features           # values per channel
+            mean, var, n = self.batch_stats(x, dims)     # n: values per channel
             if n < 2: raise ValueError(f"BatchNorm needs more than 1 value per channel in training, got input {tuple(x.shape)}; "
                                        f"use a batch of at least 2 (or switch to eval())")
-            mean, var = x.mean(dims), x.var(dims, unbiased=False)
             with torch.no_grad():                        # the running statistics are bookkeeping, not part of the graph
                 self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
                 self.running_var.lerp_((var * n / (n - 1)).to(self.running_var.dtype), self.momentum)
@@ -44,5 +43,9 @@ class BatchNorm(nn.Module):
         else: mean, var = self.running_mean, self.running_var
         y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps) * self.weight.view(shape) + self.bias.view(shape)
         return y.to(out_dtype)
+
+    def batch_stats(self, x: torch.Tensor, dims: tuple):
+        "Mean and biased variance of `x` over `dims`, and the values per channel (a synchronised subclass, chapter 11, overrides it)."
+        return x.mean(dims), x.var(dims, unbiased=False), x.numel() // self.num_features
 
     def extra_repr(self): return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

@@ -483,10 +483,13 @@ class Learner:
 
     def backward(self): self.loss.backward()
     def step(self): self.opt.step()
+    @contextmanager
+    def forward_ctx(self): yield   # the forward pass and loss run in it: a callback may set learn.forward_ctx (mixed precision: torch.autocast)
 
     def _do_one_batch(self):
-        self.pred = self.model(self.xb); self('after_pred')
-        self.loss = self.loss_func(self.pred, self.yb); self('after_loss')
+        with self.forward_ctx():   # a context manager, so it is left even when the batch raises
+            self.pred = self.model(self.xb); self('after_pred')
+            self.loss = self.loss_func(self.pred, self.yb); self('after_loss')
         if not self.training: return
         self('before_backward'); self.backward(); self('after_backward')
         self('before_step'); self.step(); self('after_step')

@@ -234,6 +234,8 @@ def test_home_page_links_chapters(browser, server):
 def test_search_finds_chapter(browser, server, word, target):
     page, errors, _ = open_page(browser, f'{server}/search.html?q={word}')
     page.wait_for_selector('#search-results ul.search li', timeout=15000)
+    # Sphinx shows the results one by one (5 ms apart): read them once its summary says the search finished
+    page.wait_for_function("() => /Search finished/.test(document.querySelector('.search-summary')?.textContent || '')", timeout=15000)
     hits = page.evaluate("() => [...document.querySelectorAll('#search-results ul.search li a')].map(a => a.getAttribute('href'))")
     assert any(h.split('?')[0].split('#')[0].endswith(target) for h in hits), f'search for {word!r} lists {hits}, not {target}'
     assert not errors
