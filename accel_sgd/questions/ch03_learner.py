@@ -238,9 +238,10 @@ quiz.add('cancel_steps', "A callback raises `CancelTrainException` in `after_ste
 quiz.add('mixed_precision', "Optional exercise (the book's further research): read PyTorch's automatic mixed precision recipe "
          "(`torch.autocast` and `torch.amp.GradScaler`). Which events and methods of our `Learner` would a mixed-precision callback "
          "use, and what would it do at each?",
-         "`before_fit`: make a `GradScaler` (needed for float16; bfloat16 needs none). `before_batch`: enter "
-         "`torch.autocast(device_type, dtype)` and keep the context on the callback; `after_loss`: leave it, so that backward runs "
-         "outside autocast, as the recipe says. The loss must be scaled before `backward` and the step taken through the scaler "
+         "`before_fit`: make a `GradScaler` (needed for float16; bfloat16 needs none). Forward pass and loss run under "
+         "`torch.autocast(device_type, dtype)`, and backward outside it, as the recipe says. Entering autocast in `before_batch` and "
+         "leaving it in `after_loss` looks natural but is a trap: a batch that raises in between never leaves it. Use a `with` "
+         "block around forward and loss instead (chapter 11 gives the `Learner` a `forward_ctx` for this). The loss must be scaled before `backward` and the step taken through the scaler "
          "(`scaler.step(opt)`, which skips steps with infinite gradients, then `scaler.update()`): our `Learner` calls "
          "`self.backward()` and `self.step()`, so the callback can replace those two on the learner in `before_fit` and put "
          "them back in `after_fit`, which always runs. The recorder still sees the unscaled `learn.loss`.",
