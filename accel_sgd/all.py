@@ -12,3 +12,5 @@ from .hooks import *
 from .batchnorm import *
 from .lr_find import *
 from .transfer import *
+from .anomaly import *
+from .checkpoint import *
