@@ -12,5 +12,6 @@ from .hooks import *
 from .batchnorm import *
 from .lr_find import *
 from .transfer import *
+from .optimizers_beyond import *
 from .anomaly import *
 from .checkpoint import *

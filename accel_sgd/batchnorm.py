@@ -30,6 +30,8 @@ class BatchNorm(nn.Module):
             raise ValueError(f"BatchNorm({self.num_features}) expects (N, {self.num_features}) or (N, {self.num_features}, H, W) "
                              f"inputs, got {tuple(x.shape)}")
         dims, shape = ((0,), (1, -1)) if x.dim() == 2 else ((0, 2, 3), (1, -1, 1, 1))
+        out_dtype = x.dtype
+        if x.dtype in (torch.float16, torch.bfloat16): x = x.float()   # compute in float32, as torch does, and return the input's type
         if self.training:
             n = x.numel() // self.num_features           # values per channel
             if n < 2: raise ValueError(f"BatchNorm needs more than 1 value per channel in training, got input {tuple(x.shape)}; "
@@ -40,6 +42,7 @@ class BatchNorm(nn.Module):
                 self.running_var.lerp_((var * n / (n - 1)).to(self.running_var.dtype), self.momentum)
                 self.num_batches_tracked += 1
         else: mean, var = self.running_mean, self.running_var
-        return (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps) * self.weight.view(shape) + self.bias.view(shape)
+        y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps) * self.weight.view(shape) + self.bias.view(shape)
+        return y.to(out_dtype)
 
     def extra_repr(self): return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

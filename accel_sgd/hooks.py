@@ -6,10 +6,13 @@ Docs: https://accel-sgd.github.io/accel_sgd/hooks.html.md"""
 
 # %% ../nbs/05a_hooks.ipynb #77b187be
 from __future__ import annotations
+import weakref
 from typing import Callable, Iterable
 
 import torch
 from torch import nn
+
+from fastcore.basics import patch
 
 from .learner import Callback
 
@@ -21,12 +24,17 @@ class Hook:
     "A forward hook on `module` that calls `fn(hook, module, inputs, output)`; use as a context manager, or call `remove()`."
     def __init__(self, module: nn.Module, fn: Callable):
         self.module, self.fn = module, fn
-        self.handle = module.register_forward_hook(lambda m, i, o: fn(self, m, i, o))
+        ref = weakref.ref(self)            # the module holds `call`; through `ref` it does not keep this Hook alive
+        def call(m, i, o):
+            h = ref()
+            if h is not None: return fn(h, m, i, o)
+        self.handle = module.register_forward_hook(call)
     def remove(self):
         if self.handle is not None: self.handle.remove(); self.handle = None
     def __enter__(self): return self
     def __exit__(self, *exc): self.remove()
     def __del__(self): self.remove()
+    def __deepcopy__(self, memo): return self   # a copy would share the registration, and remove it when collected
 
 class Hooks(list):
     "A `Hook` on each of `modules`, all removed together when the `with` block ends."
@@ -37,8 +45,13 @@ class Hooks(list):
     def __exit__(self, *exc): self.remove()
 
 # %% ../nbs/05a_hooks.ipynb #55599d16
+def _first_tensor(output):
+    "The output itself, or the first tensor of a (nested) tuple output such as an LSTM's; None if there is none."
+    while isinstance(output, (tuple, list)) and len(output): output = output[0]
+    return output if isinstance(output, torch.Tensor) else None
+
 class ActivationStats(Callback):
-    "Records mean, std, share of zeros and a histogram (of values in `hist_range`) of each module's output at every training batch; hooks are removed after fit."
+    "Records mean, std, shares of zeros and of dead units, and a histogram (of values in `hist_range`) of each module's output at every training batch."
     order = -5
     def __init__(self, modules: Iterable[nn.Module] | None = None, bins: int = 40, hist_range: tuple = (0., 10.)):
         self.modules, self.bins, self.hist_range = modules, bins, hist_range
@@ -47,37 +60,62 @@ class ActivationStats(Callback):
         mods = list(self.modules) if self.modules is not None else [m for m in self.model.children() if any(True for _ in m.parameters())]
         if not mods: mods = [self.model]   # a model without sub-modules: watch its output
         self.watched = mods
-        self.means, self.stds, self.zeros, self.hists = ([[] for _ in mods] for _ in range(4))
+        self.means, self.stds, self.zeros, self.dead, self.outside, self.hists = ([[] for _ in mods] for _ in range(6))
         self.hooks = [Hook(m, lambda hook, module, inputs, output, i=i: self._record(i, output)) for i, m in enumerate(mods)]
 
     def _record(self, i: int, output):
-        if not self.learn.training: return
-        o = output.detach().float()
+        o = _first_tensor(output)
+        if not self.learn.training or o is None: return
+        o = o.detach().float()
         self.means[i].append(o.mean().item()); self.stds[i].append(o.std().item()); self.zeros[i].append((o == 0).float().mean().item())
-        self.hists[i].append(o.cpu().histc(self.bins, *self.hist_range))
+        units = o.reshape(len(o) if o.dim() else 1, o.shape[1] if o.dim() > 1 else 1, -1)   # (batch, unit, position)
+        self.dead[i].append((units != 0).any(2).any(0).logical_not().float().mean().item())
+        lo, hi = self.hist_range
+        self.outside[i].append(((o < lo) | (o > hi)).float().mean().item())
+        self.hists[i].append(o.cpu().histc(self.bins, lo, hi))
 
     def after_fit(self):
         for h in self.__dict__.get('hooks', []): h.remove()   # before_fit may not have run, if another callback's failed
 
-    def dead_fraction(self, i: int) -> torch.Tensor:
-        "Per batch, the fraction of module `i`'s outputs that are exactly zero (after a ReLU: units passing no gradient)."
+    def zero_fraction(self, i: int) -> torch.Tensor:
+        "Per batch, the share of module `i`'s outputs that are exactly zero."
         return torch.tensor(self.zeros[i])
+    def dead_fraction(self, i: int) -> torch.Tensor:
+        "Another name for `zero_fraction` (the share of zero *activations*, not of dead units: see `dead_units`)."
+        return self.zero_fraction(i)
+    def dead_units(self, i: int) -> torch.Tensor:
+        "Per batch, the share of module `i`'s units (channels, or features of a 2-d output) that are zero for every input and position of the batch."
+        return torch.tensor(self.dead[i])
 
-    def plot_stats(self, figsize=(10, 3)):
-        import matplotlib.pyplot as plt
-        fig, axs = plt.subplots(1, 2, figsize=figsize)
-        for i in range(len(self.watched)):
-            axs[0].plot(self.means[i], label=f'layer {i}'); axs[1].plot(self.stds[i])
-        axs[0].set_title('activation means'); axs[1].set_title('activation stds'); axs[0].legend(); axs[1].set_yscale('log')
-        return axs
+# %% ../nbs/05a_hooks.ipynb #6fc18345
+@patch
+def plot_stats(self: ActivationStats, figsize=(10, 3)):
+    "Each watched layer's activation mean and standard deviation (log scale), per training batch."
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, 2, figsize=figsize)
+    for i in range(len(self.watched)):
+        axs[0].plot(self.means[i], label=f'layer {i}'); axs[1].plot(self.stds[i], label=f'layer {i}')
+    axs[0].set_title('activation means'); axs[1].set_title('activation standard deviations'); axs[1].set_yscale('log')
+    axs[0].set_ylabel('mean'); axs[1].set_ylabel('standard deviation (log scale)')
+    for ax in axs: ax.set_xlabel('training batch'); ax.legend(fontsize=8)
+    plt.tight_layout()
+    return axs
 
-    def color_dim(self, figsize=(12, 2.5)):
-        import matplotlib.pyplot as plt
-        fig, axs = plt.subplots(1, len(self.watched), figsize=figsize, squeeze=False)
-        for i, ax in enumerate(axs[0]):
-            ax.imshow(torch.stack(self.hists[i]).t().float().log1p(), origin='lower', aspect='auto')
-            ax.set_title(f'layer {i}'); ax.axis('off')
-        return axs
+@patch
+def color_dim(self: ActivationStats, figsize=(12, 2.8)):
+    "Each watched layer's histograms over training as an image (log of the counts); titles give the share of values outside `hist_range`."
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, len(self.watched), figsize=figsize, squeeze=False)
+    lo, hi = self.hist_range
+    for i, ax in enumerate(axs[0]):
+        h = torch.stack(self.hists[i]).t().float().log1p()
+        ax.imshow(h, origin='lower', aspect='auto', extent=(0, h.shape[1], lo, hi))
+        out = sum(self.outside[i]) / max(len(self.outside[i]), 1)
+        ax.set_title(f'layer {i}' + (f' ({out:.0%} outside)' if out >= 0.005 else ''), fontsize=9)
+        ax.set_xlabel('training batch')
+    axs[0][0].set_ylabel('activation value')
+    plt.tight_layout()
+    return axs
 
 # %% ../nbs/05a_hooks.ipynb #9145b356
 def conv_block(ni: int, nf: int, norm: Callable | None = None, act: bool = True) -> nn.Sequential:

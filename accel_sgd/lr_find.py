@@ -6,18 +6,21 @@ Docs: https://accel-sgd.github.io/accel_sgd/lr_find.html.md"""
 
 # %% ../nbs/06_lr_find.ipynb #22770ceb
 from __future__ import annotations
-import copy, math, random, warnings
+import copy, math, numbers, random, signal, threading, warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch import nn
 from fastcore.basics import patch
 
-from .learner import Callback, CancelFitException, CancelValidException, Learner, ProgressCallback, get_hyper
+from .learner import Callback, CancelFitException, CancelValidException, Learner, ProgressCallback, get_hyper, loader_len
 from .schedule import set_hyper
 
 # %% auto #0
-__all__ = ['TrainingState', 'LRFinder', 'suggest_minimum', 'suggest_steepest', 'suggest_valley', 'LRFindResult', 'suggestions']
+__all__ = ['MIN_NUM_IT', 'TrainingState', 'LRFinder', 'suggest_minimum', 'suggest_steepest', 'suggest_slide', 'suggest_valley',
+           'trimmed', 'LRFindResult', 'suggestions']
 
 # %% ../nbs/06_lr_find.ipynb #281cd7d2
 def _rng_states() -> dict:
@@ -29,55 +32,148 @@ def _set_rng_states(states: dict):
     random.setstate(states['python']); np.random.set_state(states['numpy']); torch.set_rng_state(states['torch'])
     if 'cuda' in states: torch.cuda.set_rng_state_all(states['cuda'])
 
+def _loader_generators(dls) -> list:
+    "The `torch.Generator`s the loaders draw from: a `DataLoader`'s own `generator`, its samplers'."
+    found, todo = [], [getattr(dls, 'train', None), getattr(dls, 'valid', None)]
+    for _ in range(4):   # loader -> batch sampler -> sampler -> ...
+        nxt = []
+        for o in todo:
+            if o is None: continue
+            g = getattr(o, 'generator', None)
+            if isinstance(g, torch.Generator) and all(g is not h for h in found): found.append(g)
+            nxt += [getattr(o, 'sampler', None), getattr(o, 'batch_sampler', None)]
+        todo = nxt
+    return found
+
+def _graph_tensors(x, memo: dict, depth: int = 0):
+    "Put the tensors inside an autograd graph that `x` holds (in lists, tuples, dicts) in `memo`, so deepcopy keeps them as they are."
+    if isinstance(x, torch.Tensor):
+        if x.grad_fn is not None: memo[id(x)] = x
+    elif depth < 4 and isinstance(x, (list, tuple, set, frozenset)):
+        for v in x: _graph_tensors(v, memo, depth + 1)
+    elif depth < 4 and isinstance(x, dict):
+        for v in x.values(): _graph_tensors(v, memo, depth + 1)
+
+_TORCH_KEYS = frozenset(nn.Module().__dict__) - {'training'}   # a module's parameters, buffers, sub-modules, hooks
+
+@contextmanager
+def _sigint_deferred():
+    "Hold back Ctrl-C (SIGINT) until the block ends, then act on it; only the main thread can, elsewhere the block runs as is."
+    old = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if old is None: yield; return   # not the main thread, or a handler installed outside Python
+    got = []
+    signal.signal(signal.SIGINT, lambda sig, frame: got.append(frame))
+    try: yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if got:
+            if callable(old): old(signal.SIGINT, got[0])
+            elif old == signal.SIG_DFL: raise KeyboardInterrupt
+
+# %% ../nbs/06_lr_find.ipynb #0ac0c8ea
 class TrainingState:
-    "Captures a learner's model, optimizer, modes, attributes and RNG states on entry; restores them all on exit, however it exits."
+    "Captures a learner's model, optimizer, attributes, callbacks and RNG states on entry; restores them all on exit, however it exits."
     def __init__(self, learn: Learner): self.learn = learn
 
+    def _copy(self, obj, attrs: dict) -> dict:
+        "A deep copy of `attrs` (the attributes of `obj`) that keeps the objects in `self.memo` as they are."
+        for v in attrs.values(): _graph_tensors(v, self.memo)
+        out = {}
+        for k, v in attrs.items():
+            try: out[k] = copy.deepcopy(v, self.memo)
+            except Exception as e:
+                raise TypeError(f"lr_find cannot save {type(obj).__name__}.{k} ({type(v).__name__}) to restore it afterwards: "
+                                f"deep copy failed ({e}). Remove {type(obj).__name__} for the test, or make it deep-copyable") from e
+        return out
+
     def __enter__(self):
-        l = self.learn
-        self.model = {k: v.detach().clone() for k, v in l.model.state_dict().items()}
-        self.grads = [None if p.grad is None else p.grad.detach().clone() for p in l.model.parameters()]
-        self.modes = [m.training for m in l.model.modules()]
+        l, model = self.learn, self.learn.model
+        keep = [l, model, *model.modules(), *model.parameters(), *model.buffers(), l.opt, l.dls, *l.cbs,
+                getattr(l.dls, 'train', None), getattr(l.dls, 'valid', None), l.__dict__.get('loss_func')]
+        keep += [v for cb in l.cbs if isinstance(cb, ProgressCallback) for v in cb.__dict__.values()]   # display objects, made anew each fit
+        self.memo = {id(o): o for o in keep if o is not None}   # deepcopy gives these back as they are: restored in place, or left alone
+        self.model = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.grads = [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
+        self.requires_grad = [p.requires_grad for p in model.parameters()]
+        self.device = next(model.parameters()).device
         self.opt = None if l.opt is None else copy.deepcopy(l.opt.state_dict())
-        self.attrs = dict(l.__dict__)
-        self.cb_attrs = [(cb, dict(cb.__dict__)) for cb in l.cbs]   # the recorder's history, and every other callback's
-        self.device = next(l.model.parameters()).device
-        self.rng = _rng_states()
+        self.module_attrs = [(m, self._copy(m, {k: v for k, v in m.__dict__.items() if k not in _TORCH_KEYS})) for m in model.modules()]
+        self.cb_attrs = [(cb, dict(cb.__dict__) if isinstance(cb, ProgressCallback) else self._copy(cb, cb.__dict__)) for cb in l.cbs]
+        self.attrs = self._copy(l, l.__dict__)
+        self.rng, self.gens = _rng_states(), [(g, g.get_state()) for g in _loader_generators(l.dls)]
         return self
 
-    def __exit__(self, *exc):
-        l = self.learn
-        l.__dict__.clear(); l.__dict__.update(self.attrs)
-        for cb, attrs in self.cb_attrs: cb.__dict__.clear(); cb.__dict__.update(attrs)
-        l.model.to(self.device); l.model.load_state_dict(self.model)
-        for p, g in zip(l.model.parameters(), self.grads): p.grad = None if g is None else g.clone()
-        for m, mode in zip(l.model.modules(), self.modes): m.training = mode
-        if self.opt is not None: l.opt.load_state_dict(self.opt)
+    def _restore_attrs(self):
+        for obj, attrs in [(self.learn, self.attrs), *self.cb_attrs, *self.module_attrs]:
+            for k in [k for k in obj.__dict__ if k not in attrs and k not in _TORCH_KEYS]: del obj.__dict__[k]
+            obj.__dict__.update(attrs)
+    def _restore_model(self):
+        m = self.learn.model
+        m.to(self.device); m.load_state_dict(self.model)
+        for p, g, r in zip(m.parameters(), self.grads, self.requires_grad): p.grad = None if g is None else g.clone(); p.requires_grad_(r)
+    def _restore_opt(self):
+        if self.opt is not None: self.learn.opt.load_state_dict(copy.deepcopy(self.opt))
+    def _restore_rng(self):
         _set_rng_states(self.rng)
+        for g, s in self.gens: g.set_state(s)
+
+    def restore(self):
+        "Put everything back. Ctrl-C is held back until the restore is done; a step that is interrupted anyway is run again, then the interrupt goes on."
+        interrupt, failed = None, []
+        with _sigint_deferred():
+            for step in (self._restore_attrs, self._restore_model, self._restore_opt, self._restore_rng):
+                for attempt in (1, 2):   # each step only reads the saved copies, so running it again completes it
+                    try: step(); break
+                    except KeyboardInterrupt as e: interrupt = interrupt or e
+                    except Exception as e:
+                        if attempt == 2: failed.append((step.__name__, e))
+        if failed:
+            err = RuntimeError(f"the learner could not be fully restored ({'; '.join(f'{n}: {e!r}' for n, e in failed)}); "
+                               f"the saved state is this error's `.state`: call `.state.restore()` to try again")
+            err.state = self
+            raise err from failed[0][1]
+        if interrupt is not None: raise interrupt
+
+    def __exit__(self, *exc):
+        self.restore()
         return False   # an exception, if any, goes on
 
 # %% ../nbs/06_lr_find.ipynb #a3da36c0
+MIN_NUM_IT = 20   # with the first tenth and the last 5 points trimmed, a curve of fewer is too short to read
+
+def _noise(raw) -> float:
+    "The typical batch-to-batch change of the raw loss: the median absolute difference of consecutive values."
+    return float(np.median(np.abs(np.diff(raw)))) if len(raw) > 1 else 0.
+
+def _check_num_it(num_it):
+    if isinstance(num_it, bool) or not isinstance(num_it, numbers.Integral) or num_it < MIN_NUM_IT:
+        raise ValueError(f"num_it must be a whole number of batches, at least {MIN_NUM_IT}, got {num_it!r}")
+
 class LRFinder(Callback):
-    "Grows the learning rate exponentially from `start_lr` to `end_lr` over `num_it` batches, recording the smoothed loss."
+    "Grows the learning rate exponentially from `start_lr` to `end_lr` over `num_it` batches, recording the raw and smoothed loss."
     order = 70   # after the Recorder has updated the smoothed loss, and after any ParamScheduler, so its rate wins
     def __init__(self, start_lr: float = 1e-7, end_lr: float = 10., num_it: int = 100, stop_div: bool = True, div_factor: float = 4.):
-        if not 0 < start_lr < end_lr: raise ValueError(f"need 0 < start_lr < end_lr, got {start_lr}, {end_lr}")
-        if num_it < 2: raise ValueError(f"num_it must be at least 2, got {num_it}")
-        self.start_lr, self.end_lr, self.num_it, self.stop_div, self.div_factor = start_lr, end_lr, num_it, stop_div, div_factor
+        if not (isinstance(start_lr, numbers.Real) and isinstance(end_lr, numbers.Real) and 0 < start_lr < end_lr < math.inf):
+            raise ValueError(f"need finite numbers with 0 < start_lr < end_lr, got {start_lr!r}, {end_lr!r}")
+        _check_num_it(num_it)
+        if not (isinstance(div_factor, numbers.Real) and div_factor > 1): raise ValueError(f"div_factor must be a number above 1, got {div_factor!r}")
+        self.start_lr, self.end_lr, self.num_it, self.stop_div, self.div_factor = start_lr, end_lr, int(num_it), stop_div, div_factor
 
     def lr_at(self, i: int) -> float: return self.start_lr * (self.end_lr / self.start_lr) ** (i / (self.num_it - 1))
 
-    def before_fit(self): self.lrs, self.losses, self.best = [], [], float('inf')
+    def before_fit(self): self.lrs, self.losses, self.raw_losses, self.best = [], [], [], float('inf')
     def before_batch(self):
         if self.training: set_hyper(self.opt, 'lr', self.lr_at(self.train_iter))
     def after_batch(self):
         if not self.training: return
         loss = self.recorder.smooth_loss
         if not math.isfinite(loss): raise CancelFitException()   # never recorded: the curve holds finite points only
-        self.lrs.append(get_hyper(self.opt, 'lr')); self.losses.append(loss)
+        self.lrs.append(get_hyper(self.opt, 'lr')); self.losses.append(loss); self.raw_losses.append(float(self.learn.loss.detach()))
         self.best = min(self.best, loss)
-        diverged = self.stop_div and loss > self.div_factor * self.best
-        if diverged or len(self.lrs) >= self.num_it: raise CancelFitException()
+        if self.stop_div and self.diverged(loss) or len(self.lrs) >= self.num_it: raise CancelFitException()
+    def diverged(self, loss: float) -> bool:
+        "Whether `loss` is above the lowest by more than `div_factor - 1` times the drop so far (or the raw loss's noise, if larger)."
+        return loss - self.best > (self.div_factor - 1) * max(self.losses[0] - self.best, _noise(self.raw_losses))
     def before_validate(self): raise CancelValidException()
 
 # %% ../nbs/06_lr_find.ipynb #a050236d
@@ -90,6 +186,15 @@ def suggest_steepest(lrs, losses) -> float:
     lowest = max(int(np.argmin(losses)), 2)
     grads = np.gradient(np.asarray(losses[:lowest + 1]), np.log(np.asarray(lrs[:lowest + 1])))
     return lrs[int(np.argmin(grads))]
+
+def suggest_slide(lrs, losses, lr_diff: int = 15, thresh: float = 0.005, adjust_value: float = 1.) -> float:
+    "fastai's interval slide rule: walking back from the end, the first rate where the loss's slope differs by less than `thresh` from `lr_diff` points later."
+    grads, n = np.gradient(np.asarray(losses, dtype=float)), len(losses)
+    lr_diff = min(lr_diff, n - 1)
+    r, l = -1, -1 - lr_diff
+    found = lrs[l]
+    while l >= -n and abs(grads[r] - grads[l]) > thresh: found, r, l = lrs[l], r - 1, l - 1
+    return found * adjust_value
 
 def _longest_descent(losses, tol: float = 0.01) -> list:
     "Indices of the longest subsequence of `losses` in which each value is lower than the previous by more than `tol` of the curve's drop."
@@ -108,62 +213,83 @@ def suggest_valley(lrs, losses, tol: float = 0.01) -> float:
     chain = _longest_descent(losses, tol)
     return lrs[chain[len(chain) // 3 + len(chain) // 6]]
 
+def trimmed(n: int) -> slice:
+    "The part of an `n`-point curve the suggestions read: without its first tenth and its last 5 points, as fastai."
+    return slice(n // 10, n - min(5, n // 10))
+
+# %% ../nbs/06_lr_find.ipynb #75ec8b7c
 @dataclass
 class LRFindResult:
     "What `lr_find` measured and suggests; `clear` is False when the curve had no clear valley (see `note`)."
     lrs: list
-    losses: list
-    minimum: float
+    losses: list                 # smoothed
+    minimum_div10: float
     steepest: float
     valley: float
+    slide: float
     clear: bool = True
     note: str = ''
+    raw_losses: list | None = None
     suggestions: dict = field(init=False)
-    def __post_init__(self): self.suggestions = {'minimum/10': self.minimum, 'steepest': self.steepest, 'valley': self.valley}
+    def __post_init__(self):
+        self.suggestions = {'minimum/10': self.minimum_div10, 'steepest': self.steepest, 'valley': self.valley, 'slide': self.slide}
+    @property
+    def minimum(self) -> float:
+        "The old name of `minimum_div10` (fastai's name): the rate at the lowest loss divided by 10, not the rate at the lowest loss."
+        return self.minimum_div10
     def __repr__(self):
         s = ', '.join(f"{k} {v:.2e}" for k, v in self.suggestions.items())
         return f"LRFindResult({s}{'' if self.clear else '; NO CLEAR VALLEY: ' + self.note})"
 
-    def plot(self, ax=None):
-        "The loss against the learning rate (log scale), with the suggestions marked."
+    def plot(self, ax=None, raw: bool = True):
+        "The loss against the learning rate (log scale): smoothed, raw (if recorded and `raw`), and the suggestions marked."
         import matplotlib.pyplot as plt
-        if ax is None: _, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(self.lrs, self.losses); ax.set_xscale('log'); ax.set_xlabel('learning rate'); ax.set_ylabel('smoothed loss')
+        if ax is None: _, ax = plt.subplots(figsize=(6.5, 3.8))
+        if raw and self.raw_losses is not None: ax.plot(self.lrs, self.raw_losses, alpha=0.35, color='C0', label='raw loss')
+        ax.plot(self.lrs, self.losses, color='C0', label='smoothed loss')
+        ax.set_xscale('log'); ax.set_xlabel('learning rate (log scale)'); ax.set_ylabel('training loss')
         lowest = int(np.argmin(self.losses))   # keep the divergence at the end from flattening the interesting part
         top, bottom = max(self.losses[:lowest + 1]), self.losses[lowest]
-        ax.set_ylim(bottom - 0.1 * (top - bottom), top + 0.3 * (top - bottom))
-        for (name, lr), marker in zip(self.suggestions.items(), 'ovs'):
-            ax.plot(lr, np.interp(np.log(lr), np.log(self.lrs), self.losses), marker, markersize=8, label=f"{name}: {lr:.1e}")
-        ax.legend(); ax.set_title('learning-rate finder' + ('' if self.clear else ' (no clear valley)'))
+        if raw and self.raw_losses is not None: bottom = min(bottom, min(self.raw_losses[:lowest + 1]))
+        pad = max(top - bottom, 1e-12)
+        ax.set_ylim(bottom - 0.3 * pad, top + 0.3 * pad)
+        for (name, lr), (marker, c) in zip(self.suggestions.items(), zip('ovsD', ('C1', 'C2', 'C3', 'C4'))):
+            ax.plot(lr, np.interp(np.log(lr), np.log(self.lrs), self.losses), marker, color=c, markersize=8, label=f"{name}: {lr:.1e}")
+        ax.legend(fontsize=8); ax.set_title('learning-rate finder' + ('' if self.clear else ' (no clear valley)'))
+        ax.figure.tight_layout()
         return ax
 
-def suggestions(lrs, losses) -> LRFindResult:
-    "The three suggestions for a recorded curve, and whether it has a clear valley."
-    if len(lrs) < 5: raise ValueError(f"only {len(lrs)} points recorded: too few to read a curve (use a larger num_it or a lower start_lr)")
-    chain = _longest_descent(losses)
-    drop = 1 - min(losses) / losses[0] if losses[0] > 0 else 0.
-    notes = []
-    if drop < 0.1: notes.append(f"the loss fell only {drop:.0%} below its start")
-    if len(chain) < max(5, len(losses) // 10): notes.append(f"the longest descent covers only {len(chain)} of {len(losses)} points")
-    return LRFindResult(list(lrs), list(losses), suggest_minimum(lrs, losses), suggest_steepest(lrs, losses),
-                        suggest_valley(lrs, losses), clear=not notes, note='; '.join(notes))
+def suggestions(lrs, losses, raw_losses=None) -> LRFindResult:
+    "The four suggestions for a recorded curve (read without its ends, see `trimmed`), and whether it has a clear valley."
+    if len(lrs) < 7: raise ValueError(f"only {len(lrs)} points recorded: too few to read a curve (use a larger num_it or a lower start_lr)")
+    part = trimmed(len(lrs))
+    tl, tloss = list(lrs)[part], list(losses)[part]
+    chain, lowest = _longest_descent(tloss), int(np.argmin(tloss))
+    drop, notes = tloss[0] - tloss[lowest], []
+    if raw_losses is not None:
+        noise = _noise(list(raw_losses)[:max(6, len(raw_losses) // 10)])   # at the start, the rate is too small to move the model
+        if drop <= 2 * noise: notes.append(f"the loss fell by only {drop:.3g}, not more than twice the raw loss's batch-to-batch noise ({noise:.3g})")
+    if len(chain) < max(5, len(tloss) // 10): notes.append(f"the longest descent covers only {len(chain)} of {len(tloss)} points")
+    return LRFindResult(list(lrs), list(losses), suggest_minimum(tl, tloss), suggest_steepest(tl, tloss), suggest_valley(tl, tloss),
+                        suggest_slide(tl, tloss), clear=not notes, note='; '.join(notes),
+                        raw_losses=None if raw_losses is None else list(raw_losses))
 
 # %% ../nbs/06_lr_find.ipynb #56fbaf1f
 @patch
 def lr_find(self: Learner, start_lr: float = 1e-7, end_lr: float = 10., num_it: int = 100, stop_div: bool = True,
             show_plot: bool = True) -> LRFindResult:
     "Run the learning-rate range test, restore the learner exactly, and return the curve with suggestions."
-    finder = LRFinder(start_lr, end_lr, num_it, stop_div)
-    n_batches = len(self.dls.train)
+    finder = LRFinder(start_lr, end_lr, num_it, stop_div)   # checks its arguments before anything runs
+    n_batches = loader_len(self.dls.train)   # None for a loader without a length
     if n_batches == 0: raise ValueError("dls.train is empty: there is nothing to run the finder on")
     with TrainingState(self):
         if self.opt is None: self.create_opt()
         quiet = [cb for cb in self.cbs if isinstance(cb, ProgressCallback)]   # no table of the finder's run
         for cb in quiet: self.remove_cb(cb)
-        try: self.fit(math.ceil(num_it / n_batches), cbs=[finder])
+        try: self.fit(math.ceil(finder.num_it / (n_batches or 1)), cbs=[finder])   # the finder stops the fit after num_it batches
         finally:
             for cb in quiet: self.add_cb(cb)
-    res = suggestions(finder.lrs, finder.losses)
+    res = suggestions(finder.lrs, finder.losses, finder.raw_losses)
     if not res.clear: warnings.warn(f"lr_find: no clear valley ({res.note}); try another range or look at the plot")
     if show_plot: res.plot()
     return res

@@ -8,6 +8,7 @@ def _differences(a, b):
     out = [f"{a.name}/{n}" for n in cmp.left_only + cmp.right_only + cmp.diff_files]
     # dircmp compares with os.stat first; compare contents to be sure
     out += [f"{a.name}/{n}" for n in cmp.same_files if (a/n).read_bytes() != (b/n).read_bytes()]
+    for n in cmp.common_dirs: out += [f"{a.name}/{d}" for d in _differences(a/n, b/n)]   # nbs/questions/, accel_sgd/questions/
     return out
 
 
@@ -33,9 +34,9 @@ def test_slow_cells_keep_their_outputs():
     "Cells flagged `#| slow` are skipped by the test run, so the notebook must carry the output of a real run."
     import json
     missing = []
-    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+    for nb in sorted((ROOT/'nbs').rglob('*.ipynb')):   # nbs/questions/ too
         for i, cell in enumerate(json.loads(nb.read_text())['cells']):
             src = ''.join(cell['source'])
             if cell['cell_type'] == 'code' and src.lstrip().startswith('#| slow') and not cell.get('outputs'):
-                missing.append(f"{nb.name} cell {i}")
+                missing.append(f"{nb.relative_to(ROOT/'nbs')} cell {i}")
     assert not missing, f"slow cells without outputs (run the notebook and save it): {missing}"

@@ -12,7 +12,9 @@ BIN = Path(sys.executable).parent
 
 
 def notebooks():
-    return sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
+    "The notebooks nbdev-test runs: nbs/ and its subfolders (such as nbs/questions/), skipping names that start with _ or ."
+    return sorted(p for p in (ROOT/'nbs').rglob('*.ipynb')
+                  if not any(part.startswith(('_', '.')) for part in p.relative_to(ROOT/'nbs').parts))
 
 
 def run_notebooks(slow):
