@@ -4,7 +4,7 @@ import pytest
 
 MODULES = ['data', 'quiz', 'sgd_loop', 'optimizer', 'fast', 'learner', 'schedule', 'hooks', 'batchnorm', 'lr_find', 'transfer', 'optimizers_beyond']
 # Methods later chapters add to Learner with `@patch`.
-PATCHED = ['fit_one_cycle', 'lr_find', 'freeze', 'unfreeze', 'freeze_to', 'fine_tune']
+PATCHED = ['fit_one_cycle', 'lr_find', 'freeze', 'unfreeze', 'freeze_to', 'fine_tune', 'resume_from']
 
 
 @pytest.mark.parametrize('module', MODULES)
