@@ -13,5 +13,7 @@ from .batchnorm import *
 from .lr_find import *
 from .transfer import *
 from .optimizers_beyond import *
+from .interpret import *
+from .tensorboard import *
 from .anomaly import *
 from .checkpoint import *

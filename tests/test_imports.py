@@ -2,7 +2,7 @@
 import subprocess, sys
 import pytest
 
-MODULES = ['data', 'quiz', 'sgd_loop', 'optimizer', 'fast', 'learner', 'schedule', 'hooks', 'batchnorm', 'lr_find', 'transfer', 'optimizers_beyond']
+MODULES = ['data', 'quiz', 'sgd_loop', 'optimizer', 'fast', 'learner', 'schedule', 'hooks', 'batchnorm', 'lr_find', 'transfer', 'optimizers_beyond', 'interpret', 'tensorboard']
 # Methods later chapters add to Learner with `@patch`.
 PATCHED = ['fit_one_cycle', 'lr_find', 'freeze', 'unfreeze', 'freeze_to', 'fine_tune', 'resume_from']
 
@@ -19,7 +19,7 @@ def test_one_import_gives_every_learner_method(module):
 def test_all_gives_every_public_name():
     "`from accel_sgd.all import *` gives every name in every module's `__all__`, and lists every module."
     import pkgutil, accel_sgd
-    modules = [m.name for m in pkgutil.iter_modules(accel_sgd.__path__) if not m.name.startswith('_') and m.name != 'all']
+    modules = [m.name for m in pkgutil.iter_modules(accel_sgd.__path__) if not m.name.startswith('_') and m.name not in ('all', 'questions')]   # questions: quiz data, found by quiz.questionnaires()
     code = ("import importlib\nns = {}\nexec('from accel_sgd.all import *', ns)\nmissing = []\n"
             f"for m in {modules!r}:\n"
             "    mod = importlib.import_module('accel_sgd.' + m)\n"
@@ -35,6 +35,6 @@ def test_modules_listed_in_init():
     import ast
     tree = ast.parse(open(accel_sgd.__path__[0] + '/__init__.py').read())
     imported = {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1 for a in node.names}
-    modules = [m.name for m in pkgutil.iter_modules(accel_sgd.__path__) if not m.name.startswith('_') and m.name != 'all']
+    modules = [m.name for m in pkgutil.iter_modules(accel_sgd.__path__) if not m.name.startswith('_') and m.name not in ('all', 'questions')]   # questions: quiz data, found by quiz.questionnaires()
     missing = [m for m in modules if m not in imported]
     assert not missing, f"accel_sgd/__init__.py does not import {missing}"

@@ -52,11 +52,13 @@ quiz.add('steps_to_10x', "The finder goes from 1e-7 to 10 in 100 steps (i = 0 to
          check=expect_number(99 / 8, decimals=1), reference=99 / 8, also_right=(12.4, np.float64(99 / 8)), wrong=(100 / 8, 10, 12.6))
 quiz.add('why_min_over_10', "Why divide the rate at the minimum loss by 10 rather than use it directly?",
          "At the minimum the loss is about to turn upward: that rate is already at the edge of too large, and the smoothing "
-         "delays the curve by a few steps, so the true minimum is even earlier. A tenth of it sits safely on the descent.")
+         "delays the curve, so the true minimum came earlier. A tenth of it is meant as a step back from that edge. It is a rule "
+         "of thumb, not a guarantee: when the smoothing lags by more than a factor of 10 (a short run, a 0.98 average), a tenth "
+         "of the smoothed minimum can still be where the raw loss has blown up, as on the chapter's CNN; so look at the plot.")
 quiz.add('own_finder', "Optional exercise (the book's further research): write your own learning-rate finder from scratch, as a "
          "callback, without looking at the chapter's, and compare its curve and suggestion with `learn.lr_find()`'s on the same learner.",
          "Yours should: set the rate of every parameter group in `before_batch` from the exponential schedule above; record the "
-         "smoothed loss (with bias correction) in `after_batch`; stop with `CancelFitException` once the loss passes about 4× the "
-         "best or the steps run out; and restore the weights, the optimizer's state and the random state afterwards. On the same "
+         "smoothed loss (with bias correction) in `after_batch`; stop with `CancelFitException` once the loss has clearly "
+         "diverged (the chapter's rule compares the rise above the best loss with the drop so far) or the steps run out; and restore the weights, the optimizer's state and the random state afterwards. On the same "
          "learner and the same seed the two curves should coincide; differences usually come from the smoothing's bias correction, "
          "the divergence rule, or an unrestored state.", source='fastbook 16 further research 3', optional=True)
