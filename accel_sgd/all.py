@@ -16,4 +16,6 @@ from .optimizers_beyond import *
 from .metrics import *
 from .interpret import *
 from .tensorboard import *
+from .anomaly import *
+from .checkpoint import *
 from .scale import *

@@ -502,8 +502,8 @@ class Learner:
             if self.training: self.opt.zero_grad()
 
     def _all_batches(self):
-        n = 0
-        for n, batch in enumerate(self.dl, 1): self.one_batch(n - 1, batch)
+        n = self.__dict__.pop('start_iter', 0) if self.training else 0   # a resumed fit starts mid-epoch
+        for n, batch in enumerate(self.dl, n + 1): self.one_batch(n - 1, batch)
         if n == 0: raise ValueError(f"dls.{'train' if self.training else 'valid'} gave no batches in epoch {self.epoch}: "
                                     f"is it an iterable that is used up after one pass?")
 
@@ -516,7 +516,7 @@ class Learner:
         with torch.no_grad(): self._phase(self.dls.valid, 'validate', CancelValidException)
 
     def _do_fit(self):
-        for self.epoch in range(self.n_epoch): self._with_events(self._do_epoch, 'epoch', CancelEpochException)
+        for self.epoch in range(self.__dict__.pop('start_epoch', 0), self.n_epoch): self._with_events(self._do_epoch, 'epoch', CancelEpochException)
 
     # --- the optimizer -------------------------------------------------------------------------
     def create_opt(self):
@@ -527,7 +527,7 @@ class Learner:
         self.opt = self.opt_func([{'params': g} for g in groups], lr=per_group_lrs(self.lr, 1)[0])
 
     # --- fit -----------------------------------------------------------------------------------
-    def fit(self, n_epoch: int, lr=None, cbs: Iterable[Callback] | None = None, steps_per_epoch: int | None = None):
+    def fit(self, n_epoch: int, lr=None, cbs: Iterable[Callback] | None = None, steps_per_epoch: int | None = None, resume=None):
         "Train for `n_epoch` epochs (at `lr` if given: a number, a `slice` or a list, see `per_group_lrs`), with extra callbacks `cbs` for this call only."
         if isinstance(n_epoch, bool) or not isinstance(n_epoch, int) or n_epoch < 1:
             raise ValueError(f"n_epoch must be a positive integer, got {n_epoch!r}")
@@ -542,9 +542,11 @@ class Learner:
         group_lrs = per_group_lrs(lr, len(self.opt.param_groups))
         self.lr, self.n_epoch, self.steps_per_epoch = lr, n_epoch, steps_per_epoch
         for g, group_lr in zip(self.opt.param_groups, group_lrs): g['lr'] = group_lr   # a fit starts at learn.lr, whatever a schedule left
+        if resume is not None and not hasattr(self, 'resume_from'):
+            raise AttributeError("fit(resume=path) needs the checkpoint chapter: import accel_sgd.checkpoint (it adds Learner.resume_from)")
         with self.added_cbs(cbs or []):
             try:
-                try: self('before_fit'); self._do_fit()
+                try: self('before_fit'); resume is None or self.resume_from(resume); self._do_fit()   # resume after before_fit's resets
                 except CancelFitException: self('after_cancel_fit')
             except BaseException:
                 try: self._call_all('after_fit')   # every cleanup runs; the training error is the one that propagates

@@ -2,9 +2,9 @@
 import subprocess, sys
 import pytest
 
-MODULES = ['data', 'quiz', 'sgd_loop', 'optimizer', 'fast', 'learner', 'schedule', 'hooks', 'batchnorm', 'lr_find', 'transfer', 'optimizers_beyond', 'metrics', 'interpret', 'tensorboard', 'scale']
+MODULES = ['data', 'quiz', 'sgd_loop', 'optimizer', 'fast', 'learner', 'schedule', 'hooks', 'batchnorm', 'lr_find', 'transfer', 'optimizers_beyond', 'metrics', 'interpret', 'tensorboard', 'anomaly', 'checkpoint', 'scale']
 # Methods later chapters add to Learner with `@patch`.
-PATCHED = ['fit_one_cycle', 'lr_find', 'freeze', 'unfreeze', 'freeze_to', 'fine_tune']
+PATCHED = ['fit_one_cycle', 'lr_find', 'freeze', 'unfreeze', 'freeze_to', 'fine_tune', 'resume_from']
 
 
 @pytest.mark.parametrize('module', MODULES)
