@@ -19,7 +19,7 @@ from .learner import Callback, Learner, Recorder
 from .schedule import TorchSchedulerCallback
 
 # %% auto #0
-__all__ = ['get_rng_states', 'set_rng_states', 'fsync_dir', 'atomic_save', 'check_model_matches', 'save_checkpoint',
+__all__ = ['get_rng_states', 'set_rng_states', 'fsync_dir', 'atomic_save', 'check_model_matches', 'bare_model', 'save_checkpoint',
            'load_callbacks', 'all_or_nothing', 'load_checkpoint', 'CheckpointCallback', 'ResumeCallback']
 
 # %% ../nbs/10b_checkpoint.ipynb #42983e91
@@ -112,12 +112,18 @@ def _position(learn) -> tuple:
     if learn.training and 'iter' in learn.__dict__: return learn.epoch, learn.iter + 1
     return learn.epoch + 1, 0
 
+# %% ../nbs/10b_checkpoint.ipynb #c4e2b7a1
+def bare_model(learn) -> nn.Module:
+    "The learner's model without a `DistributedDataParallel`/`DataParallel` wrapper around it."
+    m = learn.model
+    return m.module if isinstance(m, (nn.parallel.DistributedDataParallel, nn.DataParallel)) else m
+
 # %% ../nbs/10b_checkpoint.ipynb #c714aab1
 def save_checkpoint(learn: Learner, path, pos: tuple | None = None) -> Path:
     "Save everything `learn.fit(n, resume=path)` needs to continue exactly, atomically; `pos` is `(epoch, batch)` of the next batch."
     if learn.opt is None: raise ValueError("the learner has no optimizer yet: call learn.create_opt() or fit first")
     epoch, it = _position(learn) if pos is None else pos
-    ck = {'format': 1, 'model': learn.model.state_dict(), 'opt': learn.opt.state_dict(),
+    ck = {'format': 1, 'model': bare_model(learn).state_dict(), 'opt': learn.opt.state_dict(),
           'loop': {'epoch': epoch, 'iter': it, 'n_epoch': learn.__dict__.get('n_epoch'), 'train_iter': learn.__dict__.get('train_iter', 0),
                    'pct_train': learn.__dict__.get('pct_train', 0.)},
           'callbacks': {cb.name: cb.state_dict() for cb in learn.cbs if hasattr(type(cb), 'state_dict')},
@@ -138,11 +144,11 @@ def load_callbacks(learn: Learner, saved: dict, warn: bool = True):
 @contextmanager
 def all_or_nothing(learn: Learner):
     "Undo every change to `learn`'s model, optimizer, callbacks' state and random generators if the block raises."
-    saved = (copy.deepcopy(learn.model.state_dict()), copy.deepcopy(learn.opt.state_dict()), get_rng_states(),
+    saved = (copy.deepcopy(bare_model(learn).state_dict()), copy.deepcopy(learn.opt.state_dict()), get_rng_states(),
              {cb.name: copy.deepcopy(cb.state_dict()) for cb in learn.cbs if hasattr(type(cb), 'state_dict')})
     try: yield
     except BaseException:
-        learn.model.load_state_dict(saved[0]); learn.opt.load_state_dict(saved[1]); set_rng_states(saved[2])
+        bare_model(learn).load_state_dict(saved[0]); learn.opt.load_state_dict(saved[1]); set_rng_states(saved[2])
         load_callbacks(learn, saved[3], warn=False)
         raise
 
@@ -152,10 +158,10 @@ def load_checkpoint(learn: Learner, path) -> dict:
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no checkpoint at {path}: pass the path CheckpointCallback wrote, or resume=None to start afresh")
     ck = torch.load(path, map_location='cpu', weights_only=True)
-    check_model_matches(learn.model, ck['model'], path)
+    check_model_matches(bare_model(learn), ck['model'], path)
     if learn.opt is None: learn.create_opt()
     with all_or_nothing(learn):
-        learn.model.load_state_dict(ck['model'])
+        bare_model(learn).load_state_dict(ck['model'])
         learn.opt.load_state_dict(ck['opt'])
         load_callbacks(learn, ck['callbacks'])
         if 'scaler' in ck and getattr(learn, 'scaler', None) is not None: learn.scaler.load_state_dict(ck['scaler'])
