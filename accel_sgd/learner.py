@@ -120,11 +120,23 @@ def _refers_to(ref, cb) -> bool:
     "Whether `ref` (a callback class or name) designates callback `cb`."
     return isinstance(cb, ref) if isinstance(ref, type) else ref in (cb.name, type(cb).__name__)
 
+# %% ../nbs/03_learner.ipynb #e7a1c3d1
+def _warn_misspelt_refs(cbs, before: dict, after: dict):
+    "Warn about a `run_before`/`run_after` name that designates no callback here but is close to one that does: likely a typo."
+    names = {n for c in cbs for n in (c.name, type(c).__name__)}
+    for c in cbs:
+        for attr, refs in (('run_before', before[id(c)]), ('run_after', after[id(c)])):
+            for r in refs:
+                close = difflib.get_close_matches(r, names, n=1) if isinstance(r, str) and r not in names else []
+                if close: warnings.warn(f"{type(c).__name__}.{attr} names {r!r}, which is no callback of this learner, so it "
+                                        f"orders nothing; did you mean {close[0]!r}?")
+
 # %% ../nbs/03_learner.ipynb #d8261c53
 def sort_callbacks(cbs: Iterable[Callback]) -> list[Callback]:
     "Callbacks sorted by `order`, then rearranged to satisfy each one's `run_before` and `run_after`."
     cbs = sorted(cbs, key=lambda c: c.order)
     before, after = {id(c): _refs(c, 'run_before') for c in cbs}, {id(c): _refs(c, 'run_after') for c in cbs}
+    _warn_misspelt_refs(cbs, before, after)
     deps = {id(c): {id(o) for o in cbs if o is not c and (any(_refers_to(r, o) for r in after[id(c)])
                                                           or any(_refers_to(r, c) for r in before[id(o)]))} for c in cbs}
     res, left = [], list(cbs)
@@ -347,7 +359,7 @@ def check_loader(dls, name: str):
     dl, what = getattr(dls, name, None), 'train' if name == 'train' else 'validate'
     if dl is None: raise ValueError(f"dls.{name} is None: the Learner needs a loader to {what} on every epoch (a few held-out batches are enough for valid)")
     if isinstance(dl, collections.abc.Iterator):
-        raise TypeError(f"dls.{name} is an iterator ({type(dl).__name__}), used up after one pass, so a second epoch would see no batches: "
+        raise TypeError(f"dls.{name} is an iterator ({type(dl).__name__}), used up after one pass, so a second epoch, a second fit or lr_find would see no batches (refused even for one epoch, before it trains on anything): "
                         f"pass something that can be iterated again (a list, a DataLoader, or an object whose __iter__ returns a new generator)")
     if loader_len(dl) == 0: raise ValueError(f"dls.{name} is empty: there is nothing to {what} on")
 
@@ -529,9 +541,10 @@ class Learner:
     # --- fit -----------------------------------------------------------------------------------
     def fit(self, n_epoch: int, lr=None, cbs: Iterable[Callback] | None = None, steps_per_epoch: int | None = None, resume=None):
         "Train for `n_epoch` epochs (at `lr` if given: a number, a `slice` or a list, see `per_group_lrs`), with extra callbacks `cbs` for this call only."
-        if isinstance(n_epoch, bool) or not isinstance(n_epoch, int) or n_epoch < 1:
+        if isinstance(n_epoch, bool) or not isinstance(n_epoch, numbers.Integral) or n_epoch < 1:
             raise ValueError(f"n_epoch must be a positive integer, got {n_epoch!r}")
-        if steps_per_epoch is not None and (isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or steps_per_epoch < 1):
+        n_epoch = int(n_epoch)   # numpy and torch integers too
+        if steps_per_epoch is not None and (isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, numbers.Integral) or steps_per_epoch < 1):
             raise ValueError(f"steps_per_epoch must be a positive integer, got {steps_per_epoch!r}")
         for name in ('train', 'valid'): check_loader(self.dls, name)
         lr = self.lr if lr is None else lr

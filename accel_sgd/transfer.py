@@ -6,6 +6,7 @@ Docs: https://accel-sgd.github.io/accel_sgd/transfer.html.md"""
 
 # %% ../nbs/07_transfer.ipynb #00defaa7
 from __future__ import annotations
+import numbers
 from collections import Counter
 from typing import Callable
 
@@ -98,7 +99,7 @@ def _opt_over_all(self: Learner) -> list:
 def freeze_to(self: Learner, n: int, train_bn: bool = True):
     "Freeze the first `n` parameter groups (all but the last `-n` if `n < 0`), batch norm excepted if `train_bn`; train the rest."
     groups = self._opt_over_all()
-    if isinstance(n, bool) or not isinstance(n, int) or not -len(groups) <= n < len(groups):
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not -len(groups) <= n < len(groups):
         raise ValueError(f"freeze_to(n) takes an integer from {-len(groups)} to {len(groups) - 1} for these {len(groups)} "
                          f"parameter groups (the last, the head, always trains), got {n!r}")
     norm = _norm_params(self.model)
@@ -127,7 +128,7 @@ def fine_tune(self: Learner, epochs: int, base_lr: float = 2e-3, freeze_epochs: 
               pct_start: float = 0.3, div: float = 5., **kwargs):
     "fastai's recipe: `freeze_epochs` of one-cycle with the body frozen, then `epochs` unfrozen with rates from `base_lr/2/lr_mult` to `base_lr/2`."
     for name, n, least in (('epochs', epochs, 1), ('freeze_epochs', freeze_epochs, 0)):
-        if isinstance(n, bool) or not isinstance(n, int) or n < least: raise ValueError(f"{name} must be an integer >= {least}, got {n!r}")
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < least: raise ValueError(f"{name} must be an integer >= {least}, got {n!r}")
     self.freeze()
     if freeze_epochs: self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, **kwargs)
     self.unfreeze()

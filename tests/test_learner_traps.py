@@ -121,3 +121,25 @@ def test_rnn_regularizer_lets_go_of_activations():
         def after_loss(self): raise CancelFitException()
     l = synth_learner(cbs=[RNNRegularizer(alpha=1.), Stop()]); l.model = Triple(); l.fit(1); gc.collect()
     assert l.model.ref() is None
+
+
+def test_misspelt_run_after_name_warns():
+    "A run_after name that designates no callback but is close to one (a typo) is said, not silently ignored."
+    import warnings
+    from accel_sgd.learner import Callback, synth_learner
+    class Typo(Callback):
+        run_after = 'recordr'
+        def after_batch(self): pass
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always'); synth_learner(cbs=[Typo()])
+    assert any("did you mean 'recorder'" in str(x.message) or "did you mean 'Recorder'" in str(x.message) for x in w), [str(x.message) for x in w]
+
+
+def test_numpy_integers_as_epochs():
+    "numpy and torch integers count as integers, as numpy floats count as rates."
+    import numpy as np, torch
+    from accel_sgd.learner import synth_learner
+    import accel_sgd.transfer
+    l = synth_learner(); l.fit(np.int64(1)); l.fit_one_cycle(np.int64(1), 0.1); l.fit(torch.tensor(1).item())
+    ft.test_eq(len(l.recorder.values), 1)
+    ft.test_fail(lambda: l.fit(2.0), contains='positive integer')
