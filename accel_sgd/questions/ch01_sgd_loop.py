@@ -128,15 +128,15 @@ quiz.add('eval_mode', "What do `model.train()` and `model.eval()` change, and wh
          "`train()`/`eval()` set `module.training`, which dropout and batch norm read: dropout is off in evaluation, and "
          "batch norm uses its running statistics instead of the batch's. `no_grad()` is independent: it stops autograd "
          "from recording operations, saving memory and time when no `backward` will follow. Validation wants both.")
-quiz.add('steps_per_epoch', "How many optimizer steps does one epoch over the 60,000 training pictures take at batch size 64 "
+quiz.add('steps_per_epoch', "How many optimizer steps does one epoch over the 60,000 training pictures take at batch size 128 "
          "(the last, smaller batch included)?",
-         "938: 937 full batches and a last one of 32 (`math.ceil(60000 / 64)`).",
-         check=expect_number(938, rel=0), reference=938, also_right=(math.ceil(60000 / 64), np.int64(938)), wrong=(937, 937.5))
-quiz.add('chance_loss', "An untrained classifier spreads its probability evenly over the 10 classes. What is its cross-entropy "
-         "loss? Give it to 2 decimal places.",
-         "$-\\ln(1/10) = \\ln 10 \\approx 2.30$, the first loss the tutorial prints.",
-         check=expect_number(math.log(10), decimals=2), reference=math.log(10),
-         also_right=(2.3, 2.303, nn.functional.cross_entropy(torch.zeros(1, 10), torch.tensor([3]))), wrong=(0.1, 2.0, 1.0, 2.31))
+         "469: 468 full batches and a last one of 96 (`math.ceil(60000 / 128)`); at the tutorial's 64, 938.",
+         check=expect_number(469, rel=0), reference=469, also_right=(math.ceil(60000 / 128), np.int64(469)), wrong=(468, 468.75, 938))
+quiz.add('chance_loss', "An untrained classifier for 4 of the classes (shirts, T-shirts, pullovers and coats, say) spreads its "
+         "probability evenly over them. What is its cross-entropy loss? Give it to 2 decimal places.",
+         "$-\\ln(1/4) = \\ln 4 \\approx 1.39$; over the tutorial's 10 classes it is $\\ln 10 \\approx 2.30$, the first loss the tutorial prints.",
+         check=expect_number(math.log(4), decimals=2), reference=math.log(4),
+         also_right=(1.39, 1.386, nn.functional.cross_entropy(torch.zeros(1, 4), torch.tensor([3]))), wrong=(0.25, 4.0, 2.30, 1.38))
 quiz.add('why_not_accuracy', "Why do we train on the cross-entropy loss rather than on accuracy?",
          "Accuracy changes only when a prediction flips, so a small change of a weight almost never changes it: its "
          "gradient is zero almost everywhere, and gradient descent gets no signal. Cross-entropy changes smoothly with every "

@@ -23,7 +23,7 @@ def _rho(sqr_mom: float, step: int) -> float:
     rho_inf = 2 / (1 - sqr_mom) - 1
     return rho_inf - 2 * step * sqr_mom ** step / (1 - sqr_mom ** step)
 
-_rho_r_100 = [_rho(0.999, 100), radam_rect(0.999, 100)]
+_rho_r_50 = [_rho(0.999, 50), radam_rect(0.999, 50)]   # the chapter prints step 100's; this asks for step 50
 quiz.add('radam_fixes', "What does RAdam's rectification fix, and what does RAdam do before the rectification is defined?",
          "The variance of Adam's adaptive learning rate $1/\\sqrt{\\hat s_t}$ in the first steps: the average of the squared "
          "gradients then rests on a handful of samples (at step 1, on one, so every weight moves by $lr$ whatever its gradient), "
@@ -31,14 +31,14 @@ quiz.add('radam_fixes', "What does RAdam's rectification fix, and what does RAda
          "$r_t$, which brings that variance down to its long-run value and tends to 1; while $\\rho_t \\le 5$ (the first five "
          "steps at $\\beta_2 = 0.999$) the variance is intractable and it takes a bias-corrected momentum-SGD step instead, "
          "without dividing. A warm-up built in, whose length follows from $\\beta_2$.")
-quiz.add('radam_numbers', "At $\\beta_2 = 0.999$ (`sqr_mom`), what are $\\rho_t$ and $r_t$ at step 100? Give `[rho_t, r_t]`, "
+quiz.add('radam_numbers', "At $\\beta_2 = 0.999$ (`sqr_mom`), what are $\\rho_t$ and $r_t$ at step 50? Give `[rho_t, r_t]`, "
          "each to 3 decimal places.",
-         f"$\\rho_\\infty = 2/(1-0.999) - 1 = 1999$, $\\rho_{{100}} = 1999 - 200 \\cdot 0.999^{{100}}/(1 - 0.999^{{100}}) = "
-         f"{_rho_r_100[0]:.3f}$, and $r_{{100}} = \\sqrt{{\\frac{{(\\rho_t-4)(\\rho_t-2)\\rho_\\infty}}{{(\\rho_\\infty-4)(\\rho_\\infty-2)\\rho_t}}}} "
-         f"= {_rho_r_100[1]:.3f}$: after 100 steps RAdam still takes about a fifth of Adam's adaptive step.",
-         check=expect_numbers(_rho_r_100, decimals=3), reference=_rho_r_100,
-         also_right=([98.333, 0.215], np.array([98.3329, 0.2153])),
-         wrong=([98.333, _rho_r_100[1] ** 2], [1999, 1.0], [98.333, 1.0]))
+         f"$\\rho_\\infty = 2/(1-0.999) - 1 = 1999$, $\\rho_{{50}} = 1999 - 100 \\cdot 0.999^{{50}}/(1 - 0.999^{{50}}) = "
+         f"{_rho_r_50[0]:.3f}$, and $r_{{50}} = \\sqrt{{\\frac{{(\\rho_t-4)(\\rho_t-2)\\rho_\\infty}}{{(\\rho_\\infty-4)(\\rho_\\infty-2)\\rho_t}}}} "
+         f"= {_rho_r_50[1]:.3f}$: after 50 steps RAdam takes about a seventh of Adam's adaptive step (a fifth after 100).",
+         check=expect_numbers(_rho_r_50, decimals=3), reference=_rho_r_50,
+         also_right=([49.583, 0.148], np.array([49.5833, 0.1482])),
+         wrong=([49.583, _rho_r_50[1] ** 2], [1999, 1.0], [98.333, 0.215]))
 
 # %% ../../nbs/questions/08_optimizers_beyond.ipynb #af18a03b
 def _check_rect(fn, trials: int = 16):

@@ -8,6 +8,8 @@ Docs: https://accel-sgd.github.io/accel_sgd/questions/interpret.html.md"""
 __all__ = ['quiz']
 
 # %% ../../nbs/questions/09b_interpret.ipynb #74eca818
+import math
+import numpy as np
 import torch
 import torch.nn.functional as F
 from ..quiz import Questionnaire, expect_number, expect_same_effect
@@ -19,11 +21,12 @@ quiz.add('stats_on_device', "`GradientStats` could record `p.grad.norm().item()`
          "Each `.item()` makes the CPU wait for the GPU to finish all the work queued so far (a device sync), so one per "
          "layer per batch stalls the GPU's pipeline that many times. Kept as tensors, the reductions are queued like any other kernel and nothing waits; the "
          "records are stacked and copied to the CPU once, at the end of each epoch's training phase (`after_train`).")
-quiz.add('relu_gain', "A ReLU MLP of width 100 has its weights drawn with standard deviation 0.01. By about what factor does each "
-         "layer scale the size of the signal passing through it? (The chapter's vanishing example.)",
-         "$0.01 \\sqrt{100/2} \\approx 0.071$: a weight matrix with fan-in 100 scales the size by $\\sigma\\sqrt{100}$, and the ReLU "
-         "zeroes about half of the values, which divides the mean square by 2. Ten layers give $0.071^{9} \\approx 10^{-10}$.",
-         check=expect_number(0.0707, rel=0.03), reference=0.0707, also_right=(0.07,), wrong=(0.1, 0.01, 0.5))
+quiz.add('relu_gain', "A ReLU MLP of width 400 has its weights drawn with standard deviation 0.05. By about what factor does each "
+         "layer scale the size (root mean square) of the signal passing through it? (The chapter's vanishing example used width 100 and 0.01.) Give it to 2 decimal places.",
+         "$0.05 \\sqrt{400/2} \\approx 0.71$: a weight matrix with fan-in 400 scales the size by $\\sigma\\sqrt{400} = 1$, and the ReLU "
+         "zeroes about half of the values, which divides the mean square by 2, so the size by $\\sqrt 2$. Ten such layers shrink the signal by $0.71^{9} \\approx 0.04$; "
+         "the chapter's width 100 and 0.01 give $0.071$ per layer.",
+         check=expect_number(0.05 * math.sqrt(200), decimals=2), reference=0.05 * math.sqrt(200), also_right=(0.71, 0.707, np.float32(0.7071)), wrong=(1.0, 0.5, 0.05, 0.0707))
 
 # %% ../../nbs/questions/09b_interpret.ipynb #69e52ec3
 def _cam_inputs(g):
