@@ -146,7 +146,10 @@ class AnomalyCallback(Callback):
         self._rng = torch.get_rng_state(), (torch.cuda.get_rng_state() if self.device.type == 'cuda' else None)
 
     def before_step(self):
-        if not bool(finite_flag(self.loss, self._params)): self._caught()
+        # under a gradient scaler (float16, chapter 11) an inf gradient is the scaler's business: it skips that step and lowers
+        # its scale; then only a non-finite loss is an anomaly
+        scaling = any(getattr(getattr(cb, 'scaler', None), 'is_enabled', lambda: False)() for cb in self.learn.cbs)
+        if not bool(finite_flag(self.loss, [] if scaling else self._params)): self._caught()
 
 # %% ../nbs/10a_anomaly.ipynb #d56d6737
 @patch

@@ -55,6 +55,7 @@ def fsync_dir(d):
 def atomic_save(obj, path) -> Path:
     "`torch.save(obj, path)` through a temporary file in the same directory, fsynced, then renamed over `path`."
     path = Path(path)
+    if not path.parent.is_dir(): raise FileNotFoundError(f"cannot save {path}: the directory {path.parent} does not exist; create it first")
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
         with os.fdopen(fd, 'wb') as f:
@@ -65,6 +66,9 @@ def atomic_save(obj, path) -> Path:
         raise
     fsync_dir(path.parent)
     return path
+
+def _type_name(obj) -> str: return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
 
 # %% ../nbs/10b_checkpoint.ipynb #08f7fabc
 _REC_EPOCH = ('_total', '_n', '_metric_totals', '_train_loss', '_valid')
@@ -123,7 +127,7 @@ def save_checkpoint(learn: Learner, path, pos: tuple | None = None) -> Path:
     "Save everything `learn.fit(n, resume=path)` needs to continue exactly, atomically; `pos` is `(epoch, batch)` of the next batch."
     if learn.opt is None: raise ValueError("the learner has no optimizer yet: call learn.create_opt() or fit first")
     epoch, it = _position(learn) if pos is None else pos
-    ck = {'format': 1, 'model': bare_model(learn).state_dict(), 'opt': learn.opt.state_dict(),
+    ck = {'format': 1, 'model': bare_model(learn).state_dict(), 'opt': learn.opt.state_dict(), 'opt_type': _type_name(learn.opt),
           'loop': {'epoch': epoch, 'iter': it, 'n_epoch': learn.__dict__.get('n_epoch'), 'train_iter': learn.__dict__.get('train_iter', 0),
                    'pct_train': learn.__dict__.get('pct_train', 0.)},
           'callbacks': {cb.name: cb.state_dict() for cb in learn.cbs if hasattr(type(cb), 'state_dict')},
@@ -153,13 +157,22 @@ def all_or_nothing(learn: Learner):
         raise
 
 # %% ../nbs/10b_checkpoint.ipynb #615e6c59
-def load_checkpoint(learn: Learner, path) -> dict:
-    "Restore the model, optimizer, callbacks' state, gradient scaler and random generators of `learn` from `path`; return the checkpoint."
+def load_checkpoint(learn: Learner, path, n_epoch: int | None = None) -> dict:
+    "Restore the model, optimizer, callbacks' state, gradient scaler and random generators of `learn` from `path`; return the checkpoint. Everything is checked before anything changes (with `n_epoch`, also that the checkpoint was written by a fit of that length)."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no checkpoint at {path}: pass the path CheckpointCallback wrote, or resume=None to start afresh")
-    ck = torch.load(path, map_location='cpu', weights_only=True)
+    try: ck = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise ValueError(f"cannot read the checkpoint {path} ({type(e).__name__}: {e or 'empty file'}): it is damaged or not a checkpoint; "
+                         f"an interrupted write leaves the previous checkpoint in place, so look for it, or start afresh") from e
     check_model_matches(bare_model(learn), ck['model'], path)
+    if n_epoch is not None and ck['loop']['n_epoch'] is not None and ck['loop']['n_epoch'] != n_epoch:
+        raise ValueError(f"the checkpoint {path} was written by fit({ck['loop']['n_epoch']}), this is fit({n_epoch}): resume with the same "
+                         f"number of epochs, since the schedules depend on it")
     if learn.opt is None: learn.create_opt()
+    if ck.get('opt_type', _type_name(learn.opt)) != _type_name(learn.opt):
+        raise ValueError(f"the checkpoint {path} holds the state of a {ck['opt_type']}, but this learner's optimizer is a {_type_name(learn.opt)}: "
+                         f"resume with the same opt_func")
     with all_or_nothing(learn):
         bare_model(learn).load_state_dict(ck['model'])
         learn.opt.load_state_dict(ck['opt'])
@@ -222,11 +235,8 @@ def after_fit(self: ResumeCallback):
 @patch
 def resume_from(self: Learner, path):
     "Load the checkpoint at `path` and make this fit continue where it stands (called by `fit(n, resume=path)` after `before_fit`)."
-    ck = load_checkpoint(self, path)
+    ck = load_checkpoint(self, path, n_epoch=self.n_epoch)   # checks the length of the fit before anything changes
     loop = ck['loop']
-    if loop['n_epoch'] is not None and loop['n_epoch'] != self.n_epoch:
-        raise ValueError(f"the checkpoint {path} was written by fit({loop['n_epoch']}), this is fit({self.n_epoch}): resume with the same "
-                         f"number of epochs, since the schedules depend on it")
     self.train_iter, self.pct_train = loop['train_iter'], loop['pct_train']
     self.start_epoch, self.start_iter = loop['epoch'], loop['iter']
     mbar = getattr(self.__dict__.get('progress'), 'mbar', None)

@@ -130,13 +130,14 @@ def grad_cam(model: nn.Module, x: torch.Tensor, layer, target=None) -> torch.Ten
     acts, was_training = [], model.training
     try:
         model.eval()
-        with torch.enable_grad(), Hook(module, lambda h, m, i, o: acts.append(o)):
-            out = model(xb.requires_grad_(True))
-        if not acts: raise ValueError(f"layer {name!r} did not run in the model's forward pass")
-        a = acts[-1]
-        if not (isinstance(a, torch.Tensor) and a.dim() == 4):
-            raise ValueError(f"layer {name!r} outputs {tuple(getattr(a, 'shape', ()))}, not (N, C, h, w) feature maps: choose a conv layer or block")
-        g, = torch.autograd.grad(out.gather(1, _cam_targets(out, target)[:, None]).sum(), a)
+        with torch.inference_mode(False), torch.enable_grad():   # gradients even when called under no_grad or inference_mode
+            xb = xb.clone().requires_grad_(True)                  # a normal tensor, also if x was made in inference mode
+            with Hook(module, lambda h, m, i, o: acts.append(o)): out = model(xb)
+            if not acts: raise ValueError(f"layer {name!r} did not run in the model's forward pass")
+            a = acts[-1]
+            if not (isinstance(a, torch.Tensor) and a.dim() == 4):
+                raise ValueError(f"layer {name!r} outputs {tuple(getattr(a, 'shape', ()))}, not (N, C, h, w) feature maps: choose a conv layer or block")
+            g, = torch.autograd.grad(out.gather(1, _cam_targets(out, target)[:, None]).sum(), a)
     finally: model.train(was_training)
     cam = F.relu((g.mean((2, 3), keepdim=True) * a).sum(1, keepdim=True)).detach()
     cam = F.interpolate(cam, size=xb.shape[-2:], mode='bilinear', align_corners=False)[:, 0]

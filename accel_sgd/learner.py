@@ -555,6 +555,9 @@ class Learner:
         group_lrs = per_group_lrs(lr, len(self.opt.param_groups))
         self.lr, self.n_epoch, self.steps_per_epoch = lr, n_epoch, steps_per_epoch
         for g, group_lr in zip(self.opt.param_groups, group_lrs): g['lr'] = group_lr   # a fit starts at learn.lr, whatever a schedule left
+        if resume is not None and lr is not None:
+            warnings.warn("fit(lr=..., resume=path): the rates come from the checkpoint's optimizer, so lr is ignored; resume with the "
+                          "same settings as the interrupted fit")
         if resume is not None and not hasattr(self, 'resume_from'):
             raise AttributeError("fit(resume=path) needs the checkpoint chapter: import accel_sgd.checkpoint (it adds Learner.resume_from)")
         with self.added_cbs(cbs or []):

@@ -6,7 +6,7 @@ Docs: https://accel-sgd.github.io/accel_sgd/metrics.html.md"""
 
 # %% ../nbs/09_metrics.ipynb #45a23760
 from __future__ import annotations
-import math
+import math, numbers
 from typing import Callable, Iterable
 
 import torch
@@ -67,10 +67,16 @@ class WeightedLoss:
 # %% ../nbs/09_metrics.ipynb #b7c2b2ba
 def _labels(preds: torch.Tensor) -> torch.Tensor:
     "Predicted classes: `preds` itself if it holds one class per sample, the index of the largest score (the first, on a tie) if a row of scores."
-    return preds.argmax(dim=-1) if preds.ndim == 2 else preds
+    if preds.ndim == 2: return preds.argmax(dim=-1)
+    if preds.is_floating_point() and not bool((preds == preds.round()).all()):
+        raise ValueError("1-D float predictions that are not whole numbers look like probabilities or scores, not classes: pass classes, "
+                         "or scores of shape (n, n_classes) (for one probability per sample, torch.stack([1 - p, p], 1))")
+    return preds
 
 def _check(preds: torch.Tensor, targs: torch.Tensor, n_classes: int):
     if len(preds) != len(targs): raise ValueError(f"{len(preds)} predictions but {len(targs)} targets")
+    if preds.is_floating_point() and bool(preds.isnan().any()): raise ValueError("the predictions hold NaN: no class can be read from them")
+    if targs.is_floating_point() and not bool((targs == targs.round()).all()): raise ValueError("the targets must be class numbers, got fractions")
     if preds.ndim == 2 and preds.shape[1] != n_classes: raise ValueError(f"scores for {preds.shape[1]} classes, but n_classes={n_classes}")
     for t, what in ((_labels(preds), 'predicted classes'), (targs, 'targets')):
         if len(t) and (t.min() < 0 or t.max() >= n_classes):
@@ -100,7 +106,8 @@ def precision_recall_f1(preds: torch.Tensor, targs: torch.Tensor, n_classes: int
 # %% ../nbs/09_metrics.ipynb #f75d3f57
 def top_k_accuracy(preds: torch.Tensor, targs: torch.Tensor, k: int = 5) -> torch.Tensor:
     "Fraction of samples whose target is among the `k` highest scores; a tie goes to the lower class index, as `argmax` (k=1 is accuracy)."
-    if not 1 <= k <= preds.shape[1]: raise ValueError(f"k must be between 1 and the number of classes, {preds.shape[1]}, got {k}")
+    if preds.ndim != 2: raise ValueError(f"top_k_accuracy needs scores of shape (n, n_classes), got shape {tuple(preds.shape)}")
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= preds.shape[1]: raise ValueError(f"k must be between 1 and the number of classes, {preds.shape[1]}, got {k}")
     _check(preds, targs, preds.shape[1])
     t = preds.gather(1, targs.long()[:, None])                                     # each target's score
     lower = torch.arange(preds.shape[1], device=preds.device) < targs[:, None]
@@ -110,6 +117,7 @@ def top_k_accuracy(preds: torch.Tensor, targs: torch.Tensor, k: int = 5) -> torc
 # %% ../nbs/09_metrics.ipynb #beec3578
 def pr_curve(scores: torch.Tensor, is_pos: torch.Tensor):
     "Precision, recall and threshold at each distinct score, highest first, of the rule 'positive if score >= threshold'."
+    if not len(scores): raise ValueError("pr_curve needs at least one score")
     order = scores.argsort(descending=True, stable=True)
     s, y = scores[order], is_pos[order].double()
     tp, fp = y.cumsum(0), (1 - y).cumsum(0)

@@ -59,3 +59,17 @@ def test_backward_inf_from_sqrt_names_the_module_and_op():
     assert (r.step, r.phase, r.module, r.op) == (3, 'backward', '1.1', 'SqrtBackward0'), r
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before)), "the model must be left as before the bad step"
     assert len(learn.recorder.losses) == 3
+
+
+def test_scaler_overflow_is_not_an_anomaly():
+    "Under float16 with a GradScaler, an inf gradient makes the scaler skip a step; the anomaly check must let training go on."
+    import torch
+    from accel_sgd.learner import synth_learner
+    from accel_sgd.anomaly import AnomalyCallback
+    from accel_sgd.scale import MixedPrecision
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        plain = synth_learner(cbs=[MixedPrecision(torch.float16)]); plain.fit(2)
+        both = synth_learner(cbs=[MixedPrecision(torch.float16), AnomalyCallback()]); both.fit(2)
+    assert len(both.recorder.losses) == len(plain.recorder.losses) > 0

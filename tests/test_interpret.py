@@ -88,3 +88,13 @@ def test_gradient_stats_never_sync_on_cuda():
     finally: torch.cuda.set_sync_debug_mode('default')
     ref = torch.stack([torch.stack([p.grad.min(), p.grad.mean(), p.grad.max(), p.grad.norm()]) for p in params]).cpu()
     assert torch.allclose(torch.stack(stats).cpu(), ref.expand(5, -1, -1))
+
+
+def test_grad_cam_under_no_grad_and_inference_mode():
+    "Called from an evaluation loop (no_grad) or with an input made in inference mode, grad_cam still computes its gradients."
+    torch.manual_seed(0); m = simple_cnn(); x = torch.randn(2, 1, 28, 28)
+    want = grad_cam(m, x, '1')
+    with torch.no_grad(): assert torch.equal(grad_cam(m, x, '1'), want)
+    with torch.inference_mode():
+        xi = x.clone(); got = grad_cam(m, xi, '1')
+    assert torch.equal(got, want) and got.shape == (2, 28, 28)

@@ -226,3 +226,18 @@ def test_whole_set_metrics_and_figures_reach_tensorboard(tmp_path):
     assert {'gather_preds/confusion_matrix', 'gather_preds/pr_curves', 'gather_preds/confidence',
             'best_worst/best_samples', 'best_worst/worst_samples'} <= set(images)
     assert len(ea.Images('best_worst/worst_samples')) == 2   # one per epoch
+
+
+def test_metrics_refuse_what_they_cannot_read():
+    "Probabilities passed as classes, NaN scores, fractional targets, a fractional k and empty curves are refused, not read wrongly."
+    import torch
+    from accel_sgd.metrics import confusion_matrix, top_k_accuracy, whole_accuracy, pr_curve
+    p, y = torch.tensor([0.9, 0.2, 0.8]), torch.tensor([1, 0, 1])
+    for f in (lambda: confusion_matrix(p, y, 2), lambda: whole_accuracy(p, y)):
+        with pytest.raises(ValueError, match='probabilities or scores'): f()
+    nan = torch.full((4, 3), float('nan'))
+    with pytest.raises(ValueError, match='NaN'): top_k_accuracy(nan, torch.tensor([0, 1, 2, 0]), 1)
+    with pytest.raises(ValueError, match='class numbers'): confusion_matrix(torch.tensor([1, 0]), torch.tensor([1.5, 0.]), 2)
+    with pytest.raises(ValueError, match='k must be'): top_k_accuracy(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]), 1.5)
+    with pytest.raises(ValueError, match='at least one score'): pr_curve(torch.tensor([]), torch.tensor([], dtype=torch.bool))
+    assert confusion_matrix(torch.tensor([1., 0.]), torch.tensor([1, 0]), 2).trace() == 2   # whole-number floats are classes
