@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from fastcore.basics import patch
 
+from .data import _positive_int
 from .learner import Callback, Learner, Recorder
 from .schedule import TorchSchedulerCallback
 
@@ -186,8 +187,7 @@ class CheckpointCallback(Callback):
     "Save a checkpoint to `path` every `every_n_batches` training batches (None: never mid-epoch) and after every epoch (if `every_epoch`)."
     order = 100
     def __init__(self, path, every_n_batches: int | None = None, every_epoch: bool = True):
-        if every_n_batches is not None and (isinstance(every_n_batches, bool) or not isinstance(every_n_batches, int) or every_n_batches < 1):
-            raise ValueError(f"every_n_batches must be a positive integer or None, got {every_n_batches!r}")
+        if every_n_batches is not None: every_n_batches = _positive_int(every_n_batches, 'every_n_batches', 'or None: never mid-epoch')
         self.path, self.every_n_batches, self.every_epoch, self.epoch_rng = Path(path), every_n_batches, every_epoch, None
     def before_train(self): self.epoch_rng = get_rng_states()
     def after_batch(self):

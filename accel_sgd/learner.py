@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from fastprogress.fastprogress import master_bar, progress_bar
 
-from .data import default_device, to_device
+from .data import default_device, to_device, _positive_int
 from .optimizer import Adam
 
 # %% auto #0
@@ -541,11 +541,8 @@ class Learner:
     # --- fit -----------------------------------------------------------------------------------
     def fit(self, n_epoch: int, lr=None, cbs: Iterable[Callback] | None = None, steps_per_epoch: int | None = None, resume=None):
         "Train for `n_epoch` epochs (at `lr` if given: a number, a `slice` or a list, see `per_group_lrs`), with extra callbacks `cbs` for this call only."
-        if isinstance(n_epoch, bool) or not isinstance(n_epoch, numbers.Integral) or n_epoch < 1:
-            raise ValueError(f"n_epoch must be a positive integer, got {n_epoch!r}")
-        n_epoch = int(n_epoch)   # numpy and torch integers too
-        if steps_per_epoch is not None and (isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, numbers.Integral) or steps_per_epoch < 1):
-            raise ValueError(f"steps_per_epoch must be a positive integer, got {steps_per_epoch!r}")
+        n_epoch = _positive_int(n_epoch, 'n_epoch', 'the number of epochs')   # numpy and torch integers too, as chapter 0's subset
+        if steps_per_epoch is not None: steps_per_epoch = _positive_int(steps_per_epoch, 'steps_per_epoch', 'batches per epoch')
         for name in ('train', 'valid'): check_loader(self.dls, name)
         lr = self.lr if lr is None else lr
         per_group_lrs(lr, 1)   # validates it before anything changes
