@@ -359,7 +359,9 @@ class Questionnaire:
         return f"{self.title}: every check passes its {n_right} right answers and rejects its {n_wrong} wrong ones"
 
     def _repr_markdown_(self):
-        head = (f"### {html.escape(self.title)}\n\n{len(self)} questions. Write your answer in a cell, then call `check('key', your_answer)`: "
+        n_opt = sum(q.optional for q in self.questions.values())   # counted apart, as progress() counts them
+        count = f"{len(self) - n_opt} questions" + (f" and {n_opt} optional exercise{'s' * (n_opt > 1)}" if n_opt else '')
+        head = (f"### {html.escape(self.title)}\n\n{count}. Write your answer in a cell, then call `check('key', your_answer)`: "
                 f"a code or number answer is graded, a written one is marked answered. `quiz.progress()` shows where you are.")
         return '\n\n'.join([head] + [q._repr_markdown_() for q in self.questions.values()])
 
