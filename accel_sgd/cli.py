@@ -88,7 +88,7 @@ def classify_pictures(model, meta: dict, paths, top: int = 3, invert: bool | Non
         print(f"{path}: " + ', '.join(f"{c} {p:.1%}" for c, p in best) + note, file=out, flush=True)
     return failed
 
-# %% ../nbs/12b_cli.ipynb #34222e68
+# %% ../nbs/12b_cli.ipynb #757cdcd5
 class EpochLines(Callback):
     "One plain line per epoch (for logs, where progress bars' redraws would pile up): the Recorder's values of the epoch."
     order = 60
@@ -97,7 +97,7 @@ class EpochLines(Callback):
         cells = Recorder.cells(rec.values[-1])
         print(f"epoch {self.epoch + 1}/{self.n_epoch}: " + ', '.join(f"{n} {c}" for n, c in zip(rec.metric_names[1:], cells[1:])), flush=True)
 
-# %% ../nbs/12b_cli.ipynb #2e7215e9
+# %% ../nbs/12b_cli.ipynb #8d545e38
 def _figure(*size, layout='constrained'):
     from matplotlib.figure import Figure
     return Figure(figsize=size, layout=layout)
@@ -115,7 +115,7 @@ def schedule_figure(rec: Recorder):
         ax.plot([row[0] for row in vals]); ax.set_xlabel('training batch'); ax.set_ylabel(name); ax.set_title(f'{name} (one cycle)')
     return fig
 
-# %% ../nbs/12b_cli.ipynb #3cb681a2
+# %% ../nbs/12b_cli.ipynb #2320d65b
 def lr_find_figure(res, lr: float, name: str):
     "`lr_find`'s curve and suggestions, with the rate used for training marked."
     fig = _figure(7, 4.2, layout=None); ax = fig.subplots()
@@ -142,7 +142,7 @@ def worst_figure(xs: torch.Tensor, probs: torch.Tensor, targs: torch.Tensor, cla
         ax.set_title(f"actual: {classes[int(targs[i])]}\npredicted: {classes[p]}\n({float(probs[i, p]):.0%})", fontsize=7)
     fig.suptitle('the most wrong validation pictures (highest loss)'); return fig
 
-# %% ../nbs/12b_cli.ipynb #31c1c34e
+# %% ../nbs/12b_cli.ipynb #ad47db91
 class _SavedEpochs(Callback):
     "How many epochs the CheckpointCallback before it has saved."
     order = CheckpointCallback.order + 1
@@ -158,7 +158,7 @@ def _interrupted(stage: str, saved: list, ck_epochs: int, n_epoch: int, ck: Path
                           f"(the last completed) is {ck}; no model file was written")
     return f"accel-sgd: interrupted while {stage}, before any epoch was completed: nothing was saved"
 
-# %% ../nbs/12b_cli.ipynb #24ef9716
+# %% ../nbs/12b_cli.ipynb #4cd7fbcf
 def _out_dir(s) -> Path:
     "The output directory, created if needed; ValueError if it cannot be."
     p = Path(s).expanduser()
@@ -168,7 +168,7 @@ def _out_dir(s) -> Path:
     if not os.access(p, os.W_OK | os.X_OK): raise ValueError(f"--out: cannot write in the directory {p}")
     return p
 
-# %% ../nbs/12b_cli.ipynb #c69244e2
+# %% ../nbs/12b_cli.ipynb #506116c2
 def train_command(args, cbs=()) -> int:
     "The `accel-sgd train` job for parsed `args` (see `cli_parser`); `cbs` are added to the training fit. The exit status."
     try: out = _out_dir(args.out)
@@ -182,7 +182,7 @@ def train_command(args, cbs=()) -> int:
         r = learn.recipe
         _say(f"accel-sgd train: the capstone recipe (width {r['width']}, batch size {r['bs']}, AdamW wd={r['wd']}, label smoothing "
              f"{r['label_smoothing']}, flips {'on' if r['flip'] else 'off'}), {args.epochs} epoch{'s' * (args.epochs != 1)}, seed {args.seed}, "
-             f"{args.subset or 'all'} pictures per split, on {learn.device}; writing to {out}")
+             f"{f'{args.subset} pictures per split' if args.subset else 'all pictures'}, on {learn.device}; writing to {out}")
         stage, t0 = 'finding the learning rate', time.perf_counter()
         lr, name, res = _choose_lr(learn, args.lr)
         stage, t1 = 'training', time.perf_counter()
@@ -202,7 +202,7 @@ def train_command(args, cbs=()) -> int:
         print(_interrupted(stage, saved, ck_count.n, args.epochs, ck), file=sys.stderr, flush=True)
         return 130
 
-# %% ../nbs/12b_cli.ipynb #88ec6940
+# %% ../nbs/12b_cli.ipynb #ef021b54
 def _choose_lr(learn, lr: float | None) -> tuple[float, str, object]:
     "The rate to train at, the name of its source, and lr_find's result (None when `lr` is given)."
     if lr is not None: _say(f"learning rate {lr:.3g} (given with --lr; no lr_find)"); return lr, '--lr', None
@@ -237,7 +237,7 @@ def _plots(learn, probs, targs, lr: float, name: str, res, out: Path):
         if make is None: continue
         make().savefig(out/f'{fname}.png', dpi=100); yield out/f'{fname}.png'
 
-# %% ../nbs/12b_cli.ipynb #04ffaba1
+# %% ../nbs/12b_cli.ipynb #61f374cb
 class _Parser(argparse.ArgumentParser):
     "An ArgumentParser whose errors are one line: what was wrong, and where the help is."
     def error(self, message):
@@ -260,7 +260,7 @@ def _device(s: str) -> str:
     if s == 'cuda' and not torch.cuda.is_available(): raise argparse.ArgumentTypeError("cuda: no CUDA device is available here")
     return s
 
-# %% ../nbs/12b_cli.ipynb #2f0e9a55
+# %% ../nbs/12b_cli.ipynb #b2477ca7
 def cli_parser() -> argparse.ArgumentParser:
     "The `accel-sgd` command's arguments: subcommands train (the default), baseline and predict."
     ap = _Parser(prog='accel-sgd', description="Train the course's capstone on Fashion-MNIST (the default command), run chapter 1's "
@@ -294,7 +294,7 @@ def cli_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=predict_command, parser=p)
     return ap
 
-# %% ../nbs/12b_cli.ipynb #13e4d4d8
+# %% ../nbs/12b_cli.ipynb #f660cb2f
 def predict_command(args) -> int:
     "The `accel-sgd predict` job for parsed `args`: 0 if every picture was classified, 1 if some could not be read."
     try: model, meta = load_model(args.model, None if args.device == 'auto' else args.device)
@@ -302,7 +302,7 @@ def predict_command(args) -> int:
     if args.top > len(meta['classes']): args.parser.error(f"--top {args.top}: the model knows {len(meta['classes'])} classes")
     return 1 if classify_pictures(model, meta, args.images, args.top, args.invert) else 0
 
-# %% ../nbs/12b_cli.ipynb #f3ee7e09
+# %% ../nbs/12b_cli.ipynb #5290997b
 def main(argv=None) -> int:
     "The `accel-sgd` command: `train` (the default), `baseline` (chapter 1's, all its flags), `predict`. Returns the exit status."
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
