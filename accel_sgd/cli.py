@@ -199,7 +199,7 @@ def train_command(args, cbs=()) -> int:
         _say(f"classify pictures with: accel-sgd predict {out/'model.pt'} PICTURE...")
         return 0
     except KeyboardInterrupt:
-        print(_interrupted(stage, saved, ck_count.n, args.epochs, ck), file=sys.stderr, flush=True)
+        print('\n' * progress + _interrupted(stage, saved, ck_count.n, args.epochs, ck), file=sys.stderr, flush=True)   # after a bar's line
         return 130
 
 # %% ../nbs/12b_cli.ipynb #ef021b54

@@ -91,20 +91,49 @@ def test_predict_prints_top_classes_and_reports_bad_files(trained, tmp_path):
 
 
 @needs_data
-def test_predict_top_and_no_invert(trained, tmp_path):
+def test_predict_top_and_no_invert(trained, tmp_path, capsys):
     out, _ = trained
     files, _ = write_pictures(tmp_path, 5)
-    res = run('predict', out/'model.pt', files[4], '--top', '5', '--no-invert')
-    assert res.returncode == 0 and len(res.stdout.split(': ', 1)[1].split(', ')) == 5 and 'negated' not in res.stdout, res
+    for flags, n, negated in ((['--top', '5', '--no-invert'], 5, False), (['--top', '1'], 1, True), (['--invert'], 3, True)):
+        assert main(['predict', out/'model.pt', files[4], *flags]) == 0   # in this process
+        line = capsys.readouterr().out
+        assert len(line.split(': ', 1)[1].split(', ')) == n and ('negated' in line) == negated, (flags, line)
 
 
-def test_bad_arguments_one_line_exit_2(tmp_path):
+def test_bad_arguments_one_line_exit_2(tmp_path, capsys):
     (tmp_path/'notes.png').write_text('not a picture')
-    for args, says in ((['--epochs', '0'], 'must be a positive whole number'), (['train', '--lr', 'inf'], 'must be a finite number above 0'),
-                       (['predict', tmp_path/'missing.pt', tmp_path/'notes.png'], 'no model file'),
-                       (['predict', tmp_path/'notes.png', tmp_path/'notes.png'], 'not a model file')):
+    for args, says in ((['--epochs', '0'], 'must be a positive whole number'),
+                       (['predict', tmp_path/'missing.pt', tmp_path/'notes.png'], 'no model file')):   # through the installed command
         res = run(*args)
         assert res.returncode == 2 and res.stdout == '' and says in res.stderr and len(res.stderr.splitlines()) == 1, (args, res)
+    for args, says in ((['train', '--lr', 'inf'], 'must be a finite number above 0'), (['--epochs', '2.5'], 'must be a positive whole number'),
+                       (['--device', 'gpu'], 'must be auto, cpu or cuda'), (['--subset', '-3'], 'must be a positive whole number'),
+                       (['--out', tmp_path/'notes.png'], 'is not a directory'), (['--colour'], 'unrecognized arguments'),
+                       (['predict', tmp_path/'notes.png', tmp_path/'notes.png'], 'not a model file'),
+                       (['predict', tmp_path/'notes.png'], 'the following arguments are required: IMAGE')):
+        with pytest.raises(SystemExit) as e: main(args)   # in this process: no start-up per case
+        out, err = capsys.readouterr()
+        assert e.value.code == 2 and out == '' and says in err and len(err.splitlines()) == 1, (args, err)
+
+
+@needs_data
+def test_progress_bar_in_a_terminal(tmp_path):
+    "With a terminal on stdout (a pseudo-terminal here), fastprogress's bars instead of the plain epoch lines."
+    import os, pty
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(BIN/'accel-sgd'), 'train', '--subset', '500', '--epochs', '2', '--lr', '1e-2', '--out', str(tmp_path)],
+                            stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    out = b''
+    while True:
+        try: chunk = os.read(master, 1 << 16)
+        except OSError: break   # EIO: the command has ended and closed the terminal
+        if not chunk: break
+        out += chunk
+    os.close(master)
+    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    text = out.decode(errors='replace')
+    assert 'Epoch 1/2' in text and 'epoch 1/2:' not in text and 'final accuracy' in text, text[-2000:]
 
 
 @needs_data
