@@ -180,8 +180,8 @@ def train_command(args, cbs=()) -> int:
         try: learn = capstone_learner(seed=args.seed, subset=args.subset, device=device, progress=progress)
         except (FileNotFoundError, ValueError) as e: args.parser.error(str(e))
         r = learn.recipe
-        _say(f"accel-sgd train: the capstone recipe (width {r['width']}, batch size {r['bs']}, AdamW wd={r['wd']}, label smoothing "
-             f"{r['label_smoothing']}, flips {'on' if r['flip'] else 'off'}), {args.epochs} epoch{'s' * (args.epochs != 1)}, seed {args.seed}, "
+        _say(f"accel-sgd train: the capstone recipe ({', '.join(f'{k}={v}' for k, v in r.items() if k not in ('epochs', 'lr'))}), "
+             f"{args.epochs} epoch{'s' * (args.epochs != 1)}, seed {args.seed}, "
              f"{f'{args.subset} pictures per split' if args.subset else 'all pictures'}, on {learn.device}; writing to {out}")
         stage, t0 = 'finding the learning rate', time.perf_counter()
         lr, name, res = _choose_lr(learn, args.lr)
@@ -221,7 +221,7 @@ def _report(learn, args, train_s: float, find_s: float):
     acc = lambda p: float((p.argmax(1) == targs).float().mean())
     _say(f"final accuracy {acc(plain):.2%}, with flip TTA {acc(tta):.2%} ({len(targs)} validation pictures); "
          f"training {train_s:.1f} s" + (f" after lr_find {find_s:.1f} s" if args.lr is None else ''))
-    probs, targs = (tta if learn.recipe['tta'] else plain).cpu(), targs.cpu()
+    probs, targs = (tta if learn.recipe.get('tta', True) else plain).cpu(), targs.cpu()
     pairs = most_confused(confusion_matrix(probs, targs, len(learn.dls.classes)), list(learn.dls.classes), 3)
     _say('most confused (actual -> predicted: count): ' + '; '.join(f"{a} -> {p}: {n}" for a, p, n in pairs))
     return probs, targs
