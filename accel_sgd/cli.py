@@ -8,6 +8,7 @@ Docs: https://accel-sgd.github.io/accel_sgd/cli.html.md"""
 from __future__ import annotations
 import argparse, math, os, sys, time, warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -69,12 +70,13 @@ def load_picture(path, mean: float, std: float, invert: bool | None = None, size
     x = torch.from_numpy(fit_square(1 - a if inverted else a, size))
     return ((x - mean) / std).view(1, 1, size, size), inverted
 
-# %% ../nbs/12b_cli.ipynb #9fec5fc8
+# %% ../nbs/12b_cli.ipynb #327fe5a7
 def top_classes(probs: torch.Tensor, classes, k: int = 3) -> list[tuple[str, float]]:
     "The `k` most likely classes of one picture's `probs`, with their probabilities, best first."
     p, i = probs.flatten().float().topk(min(k, len(classes)))
     return [(classes[int(j)], float(q)) for q, j in zip(p, i)]
 
+# %% ../nbs/12b_cli.ipynb #5421ccdd
 def classify_pictures(model, meta: dict, paths, top: int = 3, invert: bool | None = None, out=None, err=None) -> int:
     "Print one line per picture in `paths` on `out`: its path and `top` classes; one line per unreadable one on `err`. The number that failed."
     out, err, failed = out or sys.stdout, err or sys.stderr, 0
@@ -88,7 +90,7 @@ def classify_pictures(model, meta: dict, paths, top: int = 3, invert: bool | Non
         print(f"{path}: " + ', '.join(f"{c} {p:.1%}" for c, p in best) + note, file=out, flush=True)
     return failed
 
-# %% ../nbs/12b_cli.ipynb #757cdcd5
+# %% ../nbs/12b_cli.ipynb #9f93ccf3
 class EpochLines(Callback):
     "One plain line per epoch (for logs, where progress bars' redraws would pile up): the Recorder's values of the epoch."
     order = 60
@@ -97,17 +99,19 @@ class EpochLines(Callback):
         cells = Recorder.cells(rec.values[-1])
         print(f"epoch {self.epoch + 1}/{self.n_epoch}: " + ', '.join(f"{n} {c}" for n, c in zip(rec.metric_names[1:], cells[1:])), flush=True)
 
-# %% ../nbs/12b_cli.ipynb #8d545e38
+# %% ../nbs/12b_cli.ipynb #8e43825a
 def _figure(*size, layout='constrained'):
     from matplotlib.figure import Figure
     return Figure(figsize=size, layout=layout)
 
+# %% ../nbs/12b_cli.ipynb #995b0bca
 def loss_figure(rec: Recorder):
     "Training loss per batch (raw and smoothed) and validation loss per epoch."
     fig = _figure(7, 4); ax = fig.subplots()
     rec.plot_loss(skip_start=5 if len(rec.losses) > 50 else 0, ax=ax)
     ax.set_title('loss during training'); return fig
 
+# %% ../nbs/12b_cli.ipynb #a363fef2
 def schedule_figure(rec: Recorder):
     "The learning rate and momentum applied at each training batch."
     fig = _figure(10, 3.5); axs = fig.subplots(1, 2)
@@ -115,7 +119,7 @@ def schedule_figure(rec: Recorder):
         ax.plot([row[0] for row in vals]); ax.set_xlabel('training batch'); ax.set_ylabel(name); ax.set_title(f'{name} (one cycle)')
     return fig
 
-# %% ../nbs/12b_cli.ipynb #2320d65b
+# %% ../nbs/12b_cli.ipynb #8b8c462e
 def lr_find_figure(res, lr: float, name: str):
     "`lr_find`'s curve and suggestions, with the rate used for training marked."
     fig = _figure(7, 4.2, layout=None); ax = fig.subplots()
@@ -123,12 +127,14 @@ def lr_find_figure(res, lr: float, name: str):
     ax.axvline(lr, color='k', ls='--', lw=1, label=f'used ({name}): {lr:.1e}'); ax.legend(fontsize=8)
     ax.set_title('learning-rate finder: loss against learning rate'); return fig
 
+# %% ../nbs/12b_cli.ipynb #36933032
 def confusion_figure(probs: torch.Tensor, targs: torch.Tensor, classes):
     "Chapter 9's confusion matrix: actual class down, predicted across."
     fig = _figure(7, 6)
     plot_confusion(confusion_matrix(probs, targs, len(classes)), list(classes), ax=fig.subplots(), title='confusion matrix (validation set)')
     return fig
 
+# %% ../nbs/12b_cli.ipynb #3648313f
 def worst_figure(xs: torch.Tensor, probs: torch.Tensor, targs: torch.Tensor, classes, k: int = 16, ncols: int = 8):
     "The `k` validation pictures with the highest loss: each titled with its label, the prediction and the probability given to it."
     loss = -probs[torch.arange(len(targs)), targs].clamp_min(1e-12).log()
@@ -142,15 +148,17 @@ def worst_figure(xs: torch.Tensor, probs: torch.Tensor, targs: torch.Tensor, cla
         ax.set_title(f"actual: {classes[int(targs[i])]}\npredicted: {classes[p]}\n({float(probs[i, p]):.0%})", fontsize=7)
     fig.suptitle('the most wrong validation pictures (highest loss)'); return fig
 
-# %% ../nbs/12b_cli.ipynb #ad47db91
+# %% ../nbs/12b_cli.ipynb #9bbad1ff
 class _SavedEpochs(Callback):
     "How many epochs the CheckpointCallback before it has saved."
     order = CheckpointCallback.order + 1
     def __init__(self): self.n = 0
     def after_epoch(self): self.n = self.epoch + 1
 
+# %% ../nbs/12b_cli.ipynb #1db2e6fd
 def _say(*args): print(*args, flush=True)
 
+# %% ../nbs/12b_cli.ipynb #7a8a87a1
 def _interrupted(stage: str, saved: list, ck_epochs: int, n_epoch: int, ck: Path) -> str:
     "The one line that says what Ctrl-C left on disk."
     if saved: return f"accel-sgd: interrupted while {stage}; saved: {', '.join(map(str, saved))}"
@@ -158,7 +166,7 @@ def _interrupted(stage: str, saved: list, ck_epochs: int, n_epoch: int, ck: Path
                           f"(the last completed) is {ck}; no model file was written")
     return f"accel-sgd: interrupted while {stage}, before any epoch was completed: nothing was saved"
 
-# %% ../nbs/12b_cli.ipynb #4cd7fbcf
+# %% ../nbs/12b_cli.ipynb #ee4ca58a
 def _out_dir(s) -> Path:
     "The output directory, created if needed; ValueError if it cannot be."
     p = Path(s).expanduser()
@@ -168,41 +176,38 @@ def _out_dir(s) -> Path:
     if not os.access(p, os.W_OK | os.X_OK): raise ValueError(f"--out: cannot write in the directory {p}")
     return p
 
-# %% ../nbs/12b_cli.ipynb #506116c2
+# %% ../nbs/12b_cli.ipynb #7c7215a5
+def _learner(args, out: Path, progress: bool):
+    "The capstone learner that `args` ask for, after one line that says what will run."
+    try: learn = capstone_learner(seed=args.seed, subset=args.subset, device=None if args.device == 'auto' else args.device, progress=progress)
+    except (FileNotFoundError, ValueError) as e: args.parser.error(str(e))
+    settings = ', '.join(f'{k}={v}' for k, v in learn.recipe.items() if k not in ('epochs', 'lr'))
+    pictures = f'{args.subset} pictures per split' if args.subset else 'all pictures'
+    _say(f"accel-sgd train: the capstone recipe ({settings}), {args.epochs} epoch{'s' * (args.epochs != 1)}, seed {args.seed}, "
+         f"{pictures}, on {learn.device}; writing to {out}")
+    return learn
+
+# %% ../nbs/12b_cli.ipynb #1f46889a
 def train_command(args, cbs=()) -> int:
     "The `accel-sgd train` job for parsed `args` (see `cli_parser`); `cbs` are added to the training fit. The exit status."
     try: out = _out_dir(args.out)
     except ValueError as e: args.parser.error(str(e))
-    device = None if args.device == 'auto' else args.device
-    progress = not args.no_progress and sys.stdout.isatty()
-    ck, saved, ck_count, stage = out/'checkpoint.pt', [], _SavedEpochs(), 'loading the data'
+    progress, ck, ck_count = not args.no_progress and sys.stdout.isatty(), out/'checkpoint.pt', _SavedEpochs()
+    run = SimpleNamespace(stage='loading the data', saved=[])   # what an interrupt would stop, and what is on disk
     try:
-        try: learn = capstone_learner(seed=args.seed, subset=args.subset, device=device, progress=progress)
-        except (FileNotFoundError, ValueError) as e: args.parser.error(str(e))
-        r = learn.recipe
-        _say(f"accel-sgd train: the capstone recipe ({', '.join(f'{k}={v}' for k, v in r.items() if k not in ('epochs', 'lr'))}), "
-             f"{args.epochs} epoch{'s' * (args.epochs != 1)}, seed {args.seed}, "
-             f"{f'{args.subset} pictures per split' if args.subset else 'all pictures'}, on {learn.device}; writing to {out}")
-        stage, t0 = 'finding the learning rate', time.perf_counter()
+        learn = _learner(args, out, progress)
+        run.stage, t0 = 'finding the learning rate', time.perf_counter()
         lr, name, res = _choose_lr(learn, args.lr)
-        stage, t1 = 'training', time.perf_counter()
+        run.stage, t1 = 'training', time.perf_counter()
         learn.fit_one_cycle(args.epochs, lr, cbs=[CheckpointCallback(ck), ck_count, *([] if progress else [EpochLines()]), *cbs])
-        train_s = time.perf_counter() - t1
-        saved.append(ck); stage = 'saving the model'
-        saved.append(export_model(learn, out/'model.pt'))
-        stage = 'evaluating'
-        probs, targs = _report(learn, args, train_s, t1 - t0)
-        stage = 'writing the plots'
-        _say('plots:')
-        for path in _plots(learn, probs, targs, lr, name, res, out): saved.append(path); _say(f"  {path}")
-        _say(f"model (for accel-sgd predict): {out/'model.pt'}\ncheckpoint (the full training state): {ck}")
-        _say(f"classify pictures with: accel-sgd predict {out/'model.pt'} PICTURE...")
+        run.saved.append(ck)
+        _save_and_show(learn, args, run, out, lr, name, res, time.perf_counter() - t1, t1 - t0)
         return 0
     except KeyboardInterrupt:
-        print('\n' * progress + _interrupted(stage, saved, ck_count.n, args.epochs, ck), file=sys.stderr, flush=True)   # after a bar's line
+        print('\n' * progress + _interrupted(run.stage, run.saved, ck_count.n, args.epochs, ck), file=sys.stderr, flush=True)   # after a bar's line
         return 130
 
-# %% ../nbs/12b_cli.ipynb #ef021b54
+# %% ../nbs/12b_cli.ipynb #e47490f8
 def _choose_lr(learn, lr: float | None) -> tuple[float, str, object]:
     "The rate to train at, the name of its source, and lr_find's result (None when `lr` is given)."
     if lr is not None: _say(f"learning rate {lr:.3g} (given with --lr; no lr_find)"); return lr, '--lr', None
@@ -214,6 +219,7 @@ def _choose_lr(learn, lr: float | None) -> tuple[float, str, object]:
     _say("lr_find suggests " + ', '.join(f"{k} {v:.2e}" for k, v in res.suggestions.items()) + f"; training at the valley, {res.valley:.2e}")
     return res.valley, 'valley', res
 
+# %% ../nbs/12b_cli.ipynb #2e395492
 def _report(learn, args, train_s: float, find_s: float):
     "Print the per-epoch table, the accuracies without and with flip TTA, the time, the most confused pairs; return the probabilities (with TTA if the recipe uses it) and targets."
     _say('\n' + learn.recorder.table() + '\n')
@@ -226,6 +232,7 @@ def _report(learn, args, train_s: float, find_s: float):
     _say('most confused (actual -> predicted: count): ' + '; '.join(f"{a} -> {p}: {n}" for a, p, n in pairs))
     return probs, targs
 
+# %% ../nbs/12b_cli.ipynb #da17af68
 def _plots(learn, probs, targs, lr: float, name: str, res, out: Path):
     "Write the PNG files one by one, yielding each path once it is on disk."
     xs = torch.cat([learn.split_batch(b)[0].cpu() for b in learn.dls.valid])
@@ -237,35 +244,44 @@ def _plots(learn, probs, targs, lr: float, name: str, res, out: Path):
         if make is None: continue
         make().savefig(out/f'{fname}.png', dpi=100); yield out/f'{fname}.png'
 
-# %% ../nbs/12b_cli.ipynb #61f374cb
+# %% ../nbs/12b_cli.ipynb #b5171686
+def _save_and_show(learn, args, run, out: Path, lr: float, name: str, res, train_s: float, find_s: float):
+    "After training: the model file, the table and accuracies, the plots; each file in `run.saved` as soon as it is on disk."
+    run.stage = 'saving the model'; run.saved.append(export_model(learn, out/'model.pt'))
+    run.stage = 'evaluating'; probs, targs = _report(learn, args, train_s, find_s)
+    run.stage = 'writing the plots'; _say('plots:')
+    for path in _plots(learn, probs, targs, lr, name, res, out): run.saved.append(path); _say(f"  {path}")
+    _say(f"model (for accel-sgd predict): {out/'model.pt'}\ncheckpoint (the full training state): {out/'checkpoint.pt'}")
+    _say(f"classify pictures with: accel-sgd predict {out/'model.pt'} PICTURE...")
+
+# %% ../nbs/12b_cli.ipynb #011a5c41
 class _Parser(argparse.ArgumentParser):
     "An ArgumentParser whose errors are one line: what was wrong, and where the help is."
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())} (see {self.prog} --help)\n")
 
+# %% ../nbs/12b_cli.ipynb #40b43546
 def _positive_int(s: str) -> int:
     try: v = int(s)
     except ValueError: v = 0
     if v < 1: raise argparse.ArgumentTypeError(f"must be a positive whole number, got {s!r}")
     return v
 
+# %% ../nbs/12b_cli.ipynb #e38a90e3
 def _rate(s: str) -> float:
     try: v = float(s)
     except ValueError: v = math.nan
     if not (0 < v < math.inf): raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {s!r}")
     return v
 
+# %% ../nbs/12b_cli.ipynb #298559f1
 def _device(s: str) -> str:
     if s not in ('auto', 'cpu', 'cuda'): raise argparse.ArgumentTypeError(f"must be auto, cpu or cuda, got {s!r}")
     if s == 'cuda' and not torch.cuda.is_available(): raise argparse.ArgumentTypeError("cuda: no CUDA device is available here")
     return s
 
-# %% ../nbs/12b_cli.ipynb #b2477ca7
-def cli_parser() -> argparse.ArgumentParser:
-    "The `accel-sgd` command's arguments: subcommands train (the default), baseline and predict."
-    ap = _Parser(prog='accel-sgd', description="Train the course's capstone on Fashion-MNIST (the default command), run chapter 1's "
-                 "baseline, or classify pictures with a trained model. `accel-sgd COMMAND --help` lists each command's options.")
-    sub = ap.add_subparsers(dest='command', metavar='COMMAND')
+# %% ../nbs/12b_cli.ipynb #27b1a046
+def _add_train(sub):
     t = sub.add_parser('train', help='(the default) lr_find, then fit_one_cycle with the capstone recipe; writes plots, model and checkpoint',
                        description="lr_find, then fit_one_cycle with chapter 12's recipe on Fashion-MNIST; prints the per-epoch table "
                        "and the accuracy with and without flip TTA; writes PNG plots, the model (model.pt, for accel-sgd predict) and "
@@ -278,7 +294,9 @@ def cli_parser() -> argparse.ArgumentParser:
     t.add_argument('--subset', metavar='N', type=_positive_int, default=None, help='train and validate on N pictures per split, for quick tests (default: all)')
     t.add_argument('--no-progress', action='store_true', help='plain lines per epoch even in a terminal (always so when output is not a terminal)')
     t.set_defaults(run=train_command, parser=t)
-    sub.add_parser('baseline', add_help=False, help="chapter 1's baseline (an MLP with plain SGD); `accel-sgd baseline --help` lists its options")
+
+# %% ../nbs/12b_cli.ipynb #24ab983a
+def _add_predict(sub):
     p = sub.add_parser('predict', help='classify PNG/JPEG pictures with a model that `accel-sgd train` saved',
                        description="Classify pictures (PNG, JPEG, ...: any size, colour or grey) with a model saved by accel-sgd train. "
                        "Each is made grey, negated if its background is light, resized to fit 28x28 and centred, as Fashion-MNIST's "
@@ -292,9 +310,19 @@ def cli_parser() -> argparse.ArgumentParser:
     inv.add_argument('--invert', dest='invert', action='store_true', help='always negate')
     p.add_argument('--device', type=_device, default='cpu', help='auto, cpu or cuda (default: cpu)')
     p.set_defaults(run=predict_command, parser=p)
+
+# %% ../nbs/12b_cli.ipynb #6a51f5ab
+def cli_parser() -> argparse.ArgumentParser:
+    "The `accel-sgd` command's arguments: subcommands train (the default), baseline and predict."
+    ap = _Parser(prog='accel-sgd', description="Train the course's capstone on Fashion-MNIST (the default command), run chapter 1's "
+                 "baseline, or classify pictures with a trained model. `accel-sgd COMMAND --help` lists each command's options.")
+    sub = ap.add_subparsers(dest='command', metavar='COMMAND')
+    _add_train(sub)
+    sub.add_parser('baseline', add_help=False, help="chapter 1's baseline (an MLP with plain SGD); `accel-sgd baseline --help` lists its options")
+    _add_predict(sub)
     return ap
 
-# %% ../nbs/12b_cli.ipynb #f660cb2f
+# %% ../nbs/12b_cli.ipynb #853d0c0a
 def predict_command(args) -> int:
     "The `accel-sgd predict` job for parsed `args`: 0 if every picture was classified, 1 if some could not be read."
     try: model, meta = load_model(args.model, None if args.device == 'auto' else args.device)
@@ -302,7 +330,7 @@ def predict_command(args) -> int:
     if args.top > len(meta['classes']): args.parser.error(f"--top {args.top}: the model knows {len(meta['classes'])} classes")
     return 1 if classify_pictures(model, meta, args.images, args.top, args.invert) else 0
 
-# %% ../nbs/12b_cli.ipynb #5290997b
+# %% ../nbs/12b_cli.ipynb #0a881b37
 def main(argv=None) -> int:
     "The `accel-sgd` command: `train` (the default), `baseline` (chapter 1's, all its flags), `predict`. Returns the exit status."
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
