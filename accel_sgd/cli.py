@@ -6,7 +6,7 @@ Docs: https://accel-sgd.github.io/accel_sgd/cli.html.md"""
 
 # %% ../nbs/12b_cli.ipynb #ec5efa23
 from __future__ import annotations
-import argparse, math, os, sys, time, warnings
+import argparse, json, math, os, sys, time, warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -150,9 +150,9 @@ def worst_figure(xs: torch.Tensor, probs: torch.Tensor, targs: torch.Tensor, cla
 
 # %% ../nbs/12b_cli.ipynb #9bbad1ff
 class _SavedEpochs(Callback):
-    "How many epochs the CheckpointCallback before it has saved."
+    "How many epochs the CheckpointCallback before it has saved (`n`: those of the checkpoint a resumed run starts from)."
     order = CheckpointCallback.order + 1
-    def __init__(self): self.n = 0
+    def __init__(self, n: int = 0): self.n = n
     def after_epoch(self): self.n = self.epoch + 1
 
 # %% ../nbs/12b_cli.ipynb #1db2e6fd
@@ -163,7 +163,7 @@ def _interrupted(stage: str, saved: list, ck_epochs: int, n_epoch: int, ck: Path
     "The one line that says what Ctrl-C left on disk."
     if saved: return f"accel-sgd: interrupted while {stage}; saved: {', '.join(map(str, saved))}"
     if ck_epochs: return (f"accel-sgd: interrupted in epoch {ck_epochs + 1} of {n_epoch}; the checkpoint of epoch {ck_epochs} "
-                          f"(the last completed) is {ck}; no model file was written")
+                          f"(the last completed) is {ck}; no model file was written; continue with: accel-sgd train --resume --out {ck.parent}")
     return f"accel-sgd: interrupted while {stage}, before any epoch was completed: nothing was saved"
 
 # %% ../nbs/12b_cli.ipynb #ee4ca58a
@@ -190,16 +190,18 @@ def _learner(args, out: Path, progress: bool):
 # %% ../nbs/12b_cli.ipynb #1f46889a
 def train_command(args, cbs=()) -> int:
     "The `accel-sgd train` job for parsed `args` (see `cli_parser`); `cbs` are added to the training fit. The exit status."
-    try: out = _out_dir(args.out)
+    try: out = _out_dir(args.out); done = _settings(args, out)   # epochs done: 0, or those of the run resumed
     except ValueError as e: args.parser.error(str(e))
-    progress, ck, ck_count = not args.no_progress and sys.stdout.isatty(), out/'checkpoint.pt', _SavedEpochs()
+    progress, ck, ck_count = not args.no_progress and sys.stdout.isatty(), out/'checkpoint.pt', _SavedEpochs(done)
     run = SimpleNamespace(stage='loading the data', saved=[])   # what an interrupt would stop, and what is on disk
     try:
         learn = _learner(args, out, progress)
         run.stage, t0 = 'finding the learning rate', time.perf_counter()
-        lr, name, res = _choose_lr(learn, args.lr)
+        lr, name, res = _choose_lr(learn, args.lr, args.resume, out)
+        if not args.resume: (out/'run.json').write_text(json.dumps({k: getattr(args, k) for k in _KEPT} | {'lr': lr}))
         run.stage, t1 = 'training', time.perf_counter()
-        learn.fit_one_cycle(args.epochs, lr, cbs=[CheckpointCallback(ck), ck_count, *([] if progress else [EpochLines()]), *cbs])
+        resume = [_ResumeAt(ck)] if args.resume else []
+        learn.fit_one_cycle(args.epochs, lr, cbs=[CheckpointCallback(ck), ck_count, *([] if progress else [EpochLines()]), *resume, *cbs])
         run.saved.append(ck)
         _save_and_show(learn, args, run, out, lr, name, res, time.perf_counter() - t1, t1 - t0)
         return 0
@@ -207,9 +209,10 @@ def train_command(args, cbs=()) -> int:
         print('\n' * progress + _interrupted(run.stage, run.saved, ck_count.n, args.epochs, ck), file=sys.stderr, flush=True)   # after a bar's line
         return 130
 
-# %% ../nbs/12b_cli.ipynb #e47490f8
-def _choose_lr(learn, lr: float | None) -> tuple[float, str, object]:
-    "The rate to train at, the name of its source, and lr_find's result (None when `lr` is given)."
+# %% ../nbs/12b_cli.ipynb #e5c36b15
+def _choose_lr(learn, lr: float | None, resume: bool = False, out=None) -> tuple[float, str, object]:
+    "The rate to train at, the name of its source, and lr_find's result (None when `lr` is given or the run resumed)."
+    if resume: _say(f"resuming the run in {out} from its checkpoint, at its learning rate {lr:.3g}"); return lr, 'resumed', None
     if lr is not None: _say(f"learning rate {lr:.3g} (given with --lr; no lr_find)"); return lr, '--lr', None
     _say("lr_find: 100 batches at rates from 1e-7 to 10 (the model and optimizer are restored afterwards)")
     with warnings.catch_warnings(record=True) as caught:
@@ -254,48 +257,73 @@ def _save_and_show(learn, args, run, out: Path, lr: float, name: str, res, train
     _say(f"model (for accel-sgd predict): {out/'model.pt'}\ncheckpoint (the full training state): {out/'checkpoint.pt'}")
     _say(f"classify pictures with: accel-sgd predict {out/'model.pt'} PICTURE...")
 
-# %% ../nbs/12b_cli.ipynb #011a5c41
+# %% ../nbs/12b_cli.ipynb #6f9d8cca
+_KEPT = ('epochs', 'seed', 'subset')   # and the rate: what a resumed run must share with the interrupted one
+
+class _ResumeAt(Callback):
+    "Continue the fit from the checkpoint at `path`, once every other callback's before_fit has run (as `fit(n, resume=path)` does)."
+    order = 1000
+    def __init__(self, path): self.path = path
+    def before_fit(self): self.learn.resume_from(self.path)
+
+# %% ../nbs/12b_cli.ipynb #7be4e6e9
+def _settings(args, out: Path) -> int:
+    "Fill in `args`' epochs, seed, subset and lr: the defaults, or with --resume the interrupted run's; the epochs already done."
+    if not args.resume:
+        args.epochs, args.seed = args.epochs or RECIPE['epochs'], args.seed or 0
+        return 0
+    given = [f'--{k}' for k in (*_KEPT, 'lr') if getattr(args, k) is not None]
+    if given: raise ValueError(f"--resume continues the run in {out} with its own settings: leave out {', '.join(given)}")
+    try: saved, done = json.loads((out/'run.json').read_text()), torch.load(out/'checkpoint.pt', weights_only=True)['loop']['epoch']
+    except Exception as e: raise ValueError(f"--resume: no interrupted run to continue in {out} ({type(e).__name__}: {e})") from None
+    for k in (*_KEPT, 'lr'): setattr(args, k, saved[k])
+    if done >= args.epochs: raise ValueError(f"--resume: the run in {out} finished all its {args.epochs} epochs; nothing to continue")
+    return done
+
+# %% ../nbs/12b_cli.ipynb #74795730
 class _Parser(argparse.ArgumentParser):
     "An ArgumentParser whose errors are one line: what was wrong, and where the help is."
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {' '.join(str(message).split())} (see {self.prog} --help)\n")
 
-# %% ../nbs/12b_cli.ipynb #40b43546
+# %% ../nbs/12b_cli.ipynb #81437e8b
 def _positive_int(s: str) -> int:
     try: v = int(s)
     except ValueError: v = 0
     if v < 1: raise argparse.ArgumentTypeError(f"must be a positive whole number, got {s!r}")
     return v
 
-# %% ../nbs/12b_cli.ipynb #e38a90e3
+# %% ../nbs/12b_cli.ipynb #1ad15e0f
 def _rate(s: str) -> float:
     try: v = float(s)
     except ValueError: v = math.nan
     if not (0 < v < math.inf): raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {s!r}")
     return v
 
-# %% ../nbs/12b_cli.ipynb #298559f1
+# %% ../nbs/12b_cli.ipynb #c5cfaf6c
 def _device(s: str) -> str:
     if s not in ('auto', 'cpu', 'cuda'): raise argparse.ArgumentTypeError(f"must be auto, cpu or cuda, got {s!r}")
     if s == 'cuda' and not torch.cuda.is_available(): raise argparse.ArgumentTypeError("cuda: no CUDA device is available here")
     return s
 
-# %% ../nbs/12b_cli.ipynb #27b1a046
+# %% ../nbs/12b_cli.ipynb #85b47520
 def _add_train(sub):
     t = sub.add_parser('train', help='(the default) lr_find, then fit_one_cycle with the capstone recipe; writes plots, model and checkpoint',
                        description="lr_find, then fit_one_cycle with chapter 12's recipe on Fashion-MNIST; prints the per-epoch table "
                        "and the accuracy with and without flip TTA; writes PNG plots, the model (model.pt, for accel-sgd predict) and "
                        "the full training checkpoint (checkpoint.pt) into --out. Ctrl-C stops it and says what is saved.")
-    t.add_argument('--epochs', type=_positive_int, default=RECIPE['epochs'], help=f"epochs of one cycle (default: {RECIPE['epochs']})")
+    t.add_argument('--epochs', type=_positive_int, default=None, help=f"epochs of one cycle (default: {RECIPE['epochs']})")
     t.add_argument('--lr', type=_rate, default=None, help="peak learning rate; skips lr_find (default: lr_find's valley)")
-    t.add_argument('--seed', type=int, default=0, help='random seed of the model, data order and flips (default: 0)')
+    t.add_argument('--seed', type=int, default=None, help='random seed of the model, data order and flips (default: 0)')
     t.add_argument('--device', type=_device, default='auto', help='auto, cpu or cuda (default: auto, CUDA when available)')
     t.add_argument('--out', metavar='DIR', default='capstone_out', help='directory for plots, model and checkpoint, created if needed (default: capstone_out)')
     t.add_argument('--subset', metavar='N', type=_positive_int, default=None, help='train and validate on N pictures per split, for quick tests (default: all)')
     t.add_argument('--no-progress', action='store_true', help='plain lines per epoch even in a terminal (always so when output is not a terminal)')
+    t.add_argument('--resume', action='store_true', help="continue the interrupted run in --out from its checkpoint.pt, with the settings "
+                   "it started with (its run.json); give no --epochs, --lr, --seed or --subset with it")
     t.set_defaults(run=train_command, parser=t)
 
-# %% ../nbs/12b_cli.ipynb #24ab983a
+# %% ../nbs/12b_cli.ipynb #d08f89a9
 def _add_predict(sub):
     p = sub.add_parser('predict', help='classify PNG/JPEG pictures with a model that `accel-sgd train` saved',
                        description="Classify pictures (PNG, JPEG, ...: any size, colour or grey) with a model saved by accel-sgd train. "
@@ -311,7 +339,7 @@ def _add_predict(sub):
     p.add_argument('--device', type=_device, default='cpu', help='auto, cpu or cuda (default: cpu)')
     p.set_defaults(run=predict_command, parser=p)
 
-# %% ../nbs/12b_cli.ipynb #6a51f5ab
+# %% ../nbs/12b_cli.ipynb #81baf564
 def cli_parser() -> argparse.ArgumentParser:
     "The `accel-sgd` command's arguments: subcommands train (the default), baseline and predict."
     ap = _Parser(prog='accel-sgd', description="Train the course's capstone on Fashion-MNIST (the default command), run chapter 1's "
@@ -322,7 +350,7 @@ def cli_parser() -> argparse.ArgumentParser:
     _add_predict(sub)
     return ap
 
-# %% ../nbs/12b_cli.ipynb #853d0c0a
+# %% ../nbs/12b_cli.ipynb #dd188217
 def predict_command(args) -> int:
     "The `accel-sgd predict` job for parsed `args`: 0 if every picture was classified, 1 if some could not be read."
     try: model, meta = load_model(args.model, None if args.device == 'auto' else args.device)
@@ -330,7 +358,7 @@ def predict_command(args) -> int:
     if args.top > len(meta['classes']): args.parser.error(f"--top {args.top}: the model knows {len(meta['classes'])} classes")
     return 1 if classify_pictures(model, meta, args.images, args.top, args.invert) else 0
 
-# %% ../nbs/12b_cli.ipynb #0a881b37
+# %% ../nbs/12b_cli.ipynb #4861419b
 def main(argv=None) -> int:
     "The `accel-sgd` command: `train` (the default), `baseline` (chapter 1's, all its flags), `predict`. Returns the exit status."
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]

@@ -47,10 +47,10 @@ quiz.add('cli_ctrl_c', "A full run of five epochs (`accel-sgd train --epochs 5`)
          "epoch. What is on disk, and how can the training be continued rather than restarted?",
          "`checkpoint.pt` from the end of epoch 2, written by chapter 10b's CheckpointCallback after each epoch; no "
          "`model.pt` and no plots, which come after training. The command exits with status 130 and says so in one line. "
-         "To continue, build the same learner (`capstone_learner` with the same seed and settings) and run what "
-         "`fit_one_cycle(5, lr)` runs, with the same rate and a resume: `learn.fit(5, cbs=[ParamScheduler(one_cycle_scheds(lr)), "
-         "CheckpointCallback(path)], resume=path)`. The checkpoint holds the model, the optimizer's state, the position in "
-         "the schedule and the random states, so the run goes on as if it had not stopped.")
+         "`accel-sgd train --resume --out DIR` continues it: it rebuilds the same learner from the settings the run saved "
+         "in `run.json` (seed, subset, epochs and the peak rate, on which the one-cycle schedule depends), skips lr_find, "
+         "and resumes the fit from the checkpoint, which holds the model, the optimizer's state, the position in the "
+         "schedule and the random states; the run ends as if it had never stopped, with the same weights to the last bit.")
 quiz.add('cli_check_first', "Why does `accel-sgd train` refuse `--lr nan`, `--epochs 0` or an output directory it cannot "
          "create before it loads any data, instead of letting the error happen where the value is used?",
          "Where the value is used is minutes later, or never: a NaN rate trains a model of NaN without any error and the "
