@@ -27,7 +27,7 @@ def trained(tmp_path_factory):
 def test_help_lists_commands_and_options(capsys):
     res = run('--help')
     assert res.returncode == 0 and all(c in res.stdout for c in ('train', 'baseline', 'predict')), res.stdout
-    for argv, options in ((['train', '--help'], ['--epochs', '--lr', '--seed', '--device', '--out', '--subset', '--no-progress']),
+    for argv, options in ((['train', '--help'], ['--epochs', '--lr', '--seed', '--device', '--out', '--subset', '--no-progress', '--resume']),
                           (['predict', '--help'], ['MODEL', 'IMAGE', '--top', '--no-invert', '--invert', '--device'])):
         with pytest.raises(SystemExit) as e: main(argv)
         out = capsys.readouterr().out
@@ -143,15 +143,18 @@ def test_baseline_keeps_its_flags():
 
 
 @needs_data
-def test_ctrl_c_says_which_checkpoint_is_saved(tmp_path):
+def test_ctrl_c_says_which_checkpoint_is_saved_and_resume_finishes(tmp_path):
     """A real SIGINT after the second epoch's line: exit 130, one line naming the checkpoint of the last completed epoch (the line is
-    printed before the checkpoint is written, so that is the first or the second)."""
-    proc = subprocess.Popen([str(BIN/'accel-sgd'), 'train', '--subset', '500', '--epochs', '40', '--lr', '1e-2', '--out', str(tmp_path)],
+    printed before the checkpoint is written, so that is the first or the second); then --resume finishes the run."""
+    proc = subprocess.Popen([str(BIN/'accel-sgd'), 'train', '--subset', '500', '--epochs', '8', '--lr', '1e-2', '--out', str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in proc.stdout:
-        if line.startswith('epoch 2/40'): proc.send_signal(signal.SIGINT); break
+        if line.startswith('epoch 2/8'): proc.send_signal(signal.SIGINT); break
     rest, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and len(err.splitlines()) == 1 and 'Traceback' not in err, (proc.returncode, err)
     done = torch.load(tmp_path/'checkpoint.pt', weights_only=True)['loop']['epoch']
     assert f"the checkpoint of epoch {done} (the last completed) is {tmp_path/'checkpoint.pt'}" in err and done in (1, 2), err
-    assert not (tmp_path/'model.pt').exists()
+    assert err.strip().endswith(f"continue with: accel-sgd train --resume --out {tmp_path}") and not (tmp_path/'model.pt').exists()
+    res = run('train', '--resume', '--out', tmp_path)
+    assert res.returncode == 0 and (tmp_path/'model.pt').exists(), res.stderr
+    assert [l.split(':')[0] for l in res.stdout.splitlines() if l.startswith('epoch ')] == [f'epoch {e}/8' for e in range(done + 1, 9)]
