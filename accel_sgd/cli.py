@@ -274,11 +274,14 @@ def _settings(args, out: Path) -> int:
         return 0
     given = [f'--{k}' for k in (*_KEPT, 'lr') if getattr(args, k) is not None]
     if given: raise ValueError(f"--resume continues the run in {out} with its own settings: leave out {', '.join(given)}")
-    try: saved, done = json.loads((out/'run.json').read_text()), torch.load(out/'checkpoint.pt', weights_only=True)['loop']['epoch']
+    try:
+        saved, loop = json.loads((out/'run.json').read_text()), torch.load(out/'checkpoint.pt', weights_only=True)['loop']
+        for k in (*_KEPT, 'lr'): setattr(args, k, saved[k])
     except Exception as e: raise ValueError(f"--resume: no interrupted run to continue in {out} ({type(e).__name__}: {e})") from None
-    for k in (*_KEPT, 'lr'): setattr(args, k, saved[k])
-    if done >= args.epochs: raise ValueError(f"--resume: the run in {out} finished all its {args.epochs} epochs; nothing to continue")
-    return done
+    if loop['n_epoch'] != args.epochs: raise ValueError(f"--resume: in {out}, checkpoint.pt is from a run of {loop['n_epoch']} epochs "
+                                                         f"and run.json from one of {args.epochs}: not the same run; start afresh")
+    if loop['epoch'] >= args.epochs: raise ValueError(f"--resume: the run in {out} finished all its {args.epochs} epochs; nothing to continue")
+    return loop['epoch']
 
 # %% ../nbs/12b_cli.ipynb #74795730
 class _Parser(argparse.ArgumentParser):
