@@ -20,3 +20,4 @@ from .anomaly import *
 from .checkpoint import *
 from .scale import *
 from .capstone import *
+from .cli import *

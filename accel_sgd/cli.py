@@ -181,7 +181,7 @@ def _learner(args, out: Path, progress: bool):
     "The capstone learner that `args` ask for, after one line that says what will run."
     try: learn = capstone_learner(seed=args.seed, subset=args.subset, device=None if args.device == 'auto' else args.device, progress=progress)
     except (FileNotFoundError, ValueError) as e: args.parser.error(str(e))
-    settings = ', '.join(f'{k}={v}' for k, v in learn.recipe.items() if k not in ('epochs', 'lr'))
+    settings = ', '.join(f'{k}={v}' for k, v in learn.settings.items() if k not in ('epochs', 'lr'))
     pictures = f'{args.subset} pictures per split' if args.subset else 'all pictures'
     _say(f"accel-sgd train: the capstone recipe ({settings}), {args.epochs} epoch{'s' * (args.epochs != 1)}, seed {args.seed}, "
          f"{pictures}, on {learn.device}; writing to {out}")
@@ -230,7 +230,7 @@ def _report(learn, args, train_s: float, find_s: float):
     acc = lambda p: float((p.argmax(1) == targs).float().mean())
     _say(f"final accuracy {acc(plain):.2%}, with flip TTA {acc(tta):.2%} ({len(targs)} validation pictures); "
          f"training {train_s:.1f} s" + (f" after lr_find {find_s:.1f} s" if args.lr is None else ''))
-    probs, targs = (tta if learn.recipe.get('tta', True) else plain).cpu(), targs.cpu()
+    probs, targs = (tta if learn.settings.get('tta', True) else plain).cpu(), targs.cpu()
     pairs = most_confused(confusion_matrix(probs, targs, len(learn.dls.classes)), list(learn.dls.classes), 3)
     _say('most confused (actual -> predicted: count): ' + '; '.join(f"{a} -> {p}: {n}" for a, p, n in pairs))
     return probs, targs
