@@ -37,6 +37,7 @@ tools/constraints.txt, so the two cannot share one environment, nor can fastai b
 That venv has the same torch as .venv, fastai installed with --no-deps and fastcore 1.8.
 
     flock /work/cpu.lock .venv/bin/python bench/capstone_vs_fastai.py [--seeds 3] [--epochs N] [--width N] [--subset N]
+                                       [--norm course|torch] [--threads N] [--json FILE]
 """
 from __future__ import annotations
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
@@ -70,11 +71,24 @@ def set_threads(n):
 
 
 # ------------------------------------------------------------------------------------------------- accel_sgd side
+def accel_learner(cfg):
+    "The capstone's learner for this seed, with torch's nn.BatchNorm2d in capstone_model when `--norm torch`."
+    import torch
+    from torch import nn
+    from accel_sgd.capstone import capstone_learner, capstone_model
+    learn = capstone_learner(cfg['seed'], cfg['subset'], device='cpu', progress=False, **cfg['overrides'])
+    if cfg['norm'] == 'torch':    # the same weights in the same places; the random state as the capstone left it
+        rng, sd = torch.get_rng_state(), learn.model.state_dict()
+        learn.model = capstone_model(learn.recipe['width'], norm=nn.BatchNorm2d)
+        learn.model.load_state_dict(sd); torch.set_rng_state(rng)
+    return learn
+
+
 def run_accel(cfg):
     import torch
-    from accel_sgd.capstone import capstone_learner, get_preds
+    from accel_sgd.capstone import get_preds
     set_threads(cfg['threads'])
-    learn = capstone_learner(cfg['seed'], cfg['subset'], device='cpu', progress=False, **cfg['overrides'])
+    learn = accel_learner(cfg)
     init = torch.load(cfg['init'], weights_only=True)
     same_init = all(torch.equal(v, init[k]) for k, v in learn.model.state_dict().items())
     same_rng = torch.equal(torch.get_rng_state(), init['__rng_state__'])
@@ -206,9 +220,9 @@ def prepare(seed, args, overrides, tmp, data_cache):
     import torch
     import torch.nn.functional as F
     import inspect
-    from accel_sgd.capstone import capstone_learner, RandomFlip, ChannelsLast
+    from accel_sgd.capstone import RandomFlip, ChannelsLast
     from accel_sgd.learner import Learner, get_hyper
-    learn = capstone_learner(seed, args.subset, device='cpu', progress=False, **overrides)
+    learn = accel_learner(dict(seed=seed, subset=args.subset, overrides=overrides, norm=args.norm))
     init = {k: v.clone() for k, v in learn.model.state_dict().items()}
     init['__rng_state__'] = torch.get_rng_state()   # the state fit starts from, after the learner's seeding and init
     r = learn.recipe
@@ -228,7 +242,7 @@ def prepare(seed, args, overrides, tmp, data_cache):
         data_cache[key] = str(tmp/f'data_{len(data_cache)}.pt')
         tr, va = learn.dls.train.dataset, learn.dls.valid.dataset
         torch.save({'xt': tr.x, 'yt': tr.y, 'xv': va.x, 'yv': va.y}, data_cache[key])
-    cfg = dict(seed=seed, subset=args.subset, overrides=overrides, threads=args.threads, epochs=r['epochs'],
+    cfg = dict(seed=seed, subset=args.subset, overrides=overrides, norm=args.norm, threads=args.threads, epochs=r['epochs'],
                bs=learn.dls.train.sampler.batch_size, valid_bs=learn.dls.valid.sampler.batch_size, lr=learn.lr,
                label_smoothing=lf.keywords.get('label_smoothing', 0.), flip_p=flips[0].p if flips else 0.,
                channels_last=any(isinstance(c, ChannelsLast) for c in learn.cbs), opt=hyp, one_cycle=one_cycle,
@@ -262,6 +276,9 @@ def main(argv=None):
     ap.add_argument('--width', type=int, help="the network's width (default: RECIPE's)")
     ap.add_argument('--subset', type=int, help='train and validate on N stratified items per split (a quick check)')
     ap.add_argument('--threads', type=int, default=None, help='torch threads on both sides (default: OMP_NUM_THREADS, else torch\'s)')
+    ap.add_argument('--norm', choices=['course', 'torch'], default='course',
+                    help="accel_sgd's BatchNorm: the course's own (capstone_model's default, as the capstone trains) or "
+                         "torch's nn.BatchNorm2d (capstone_model's norm=), to see what the course's Python-level BatchNorm costs")
     ap.add_argument('--json', help='also write the rows and summary to this JSON file')
     ap.add_argument('--side', choices=['accel', 'fastai'], help=argparse.SUPPRESS)
     ap.add_argument('--config', help=argparse.SUPPRESS)
@@ -286,7 +303,8 @@ def main(argv=None):
     args.threads = args.threads or int(os.environ.get('OMP_NUM_THREADS') or torch.get_num_threads())
     overrides = {k: v for k, v in (('epochs', args.epochs), ('width', args.width)) if v is not None}
     r = {**RECIPE, **overrides}
-    print(f"recipe: {r}" + (f"; subset {args.subset} per split" if args.subset else ''))
+    print(f"recipe: {r}" + (f"; subset {args.subset} per split" if args.subset else '')
+          + ("; accel_sgd side with torch's nn.BatchNorm2d (--norm torch)" if args.norm == 'torch' else ''))
     rows = []
     with tempfile.TemporaryDirectory(prefix='capstone_vs_fastai_') as d:
         tmp, data_cache = Path(d), {}
@@ -328,7 +346,7 @@ def main(argv=None):
           f"seed spread (larger sd) {sd:.2f}" + (f" -> {'within' if abs(diff) <= sd else 'outside'} the spread" if len(rows) > 1 else ''))
     print(f"  time ratio accel_sgd/fastai: median {summ['ratio']['median']:.3f}, min {summ['ratio']['min']:.3f}, "
           f"max {summ['ratio']['max']:.3f} ({'accel_sgd no slower' if summ['ratio']['median'] <= 1 else 'accel_sgd slower'})")
-    if args.json: Path(args.json).write_text(json.dumps(dict(recipe=r, threads=args.threads, rows=rows, summary=summ), indent=1))
+    if args.json: Path(args.json).write_text(json.dumps(dict(recipe=r, norm=args.norm, threads=args.threads, rows=rows, summary=summ), indent=1))
 
 
 if __name__ == '__main__':
