@@ -19,3 +19,4 @@ from .tensorboard import *
 from .anomaly import *
 from .checkpoint import *
 from .scale import *
+from .capstone import *

@@ -2,7 +2,7 @@
 import subprocess, sys
 import pytest
 
-MODULES = ['data', 'quiz', 'sgd_loop', 'optimizer', 'fast', 'learner', 'schedule', 'hooks', 'batchnorm', 'lr_find', 'transfer', 'optimizers_beyond', 'metrics', 'interpret', 'tensorboard', 'anomaly', 'checkpoint', 'scale']
+MODULES = ['data', 'quiz', 'sgd_loop', 'optimizer', 'fast', 'learner', 'schedule', 'hooks', 'batchnorm', 'lr_find', 'transfer', 'optimizers_beyond', 'metrics', 'interpret', 'tensorboard', 'anomaly', 'checkpoint', 'scale', 'capstone']
 # Methods later chapters add to Learner with `@patch`.
 PATCHED = ['fit_one_cycle', 'lr_find', 'freeze', 'unfreeze', 'freeze_to', 'fine_tune', 'resume_from']
 
