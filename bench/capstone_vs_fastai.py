@@ -1,35 +1,40 @@
 """The capstone recipe trained by accel_sgd and by fastai, side by side: accuracy and training time of both.
 
-For each seed, the same network is trained with the same recipe once by accel_sgd (`capstone_learner`, as the
-capstone chapter trains it) and once by fastai 2.8 (its `Learner`, `Adam` and `fit_one_cycle`), each in a fresh
-subprocess, alternating which side goes first. Everything the two sides share is read at run time from
-`accel_sgd.capstone` (RECIPE, capstone_model, capstone_learner), never copied:
+For each seed, the same network is trained with the same recipe once by accel_sgd (the capstone's own `train_recipe`
+on `RECIPE`, as the chapter trains it) and once by fastai 2.8 (its `Learner`, `Adam` and `fit_one_cycle`), each in a
+fresh subprocess, alternating which side goes first. Everything the two sides share is read at run time from
+`accel_sgd.capstone` (RECIPE and the learner `capstone_learner` builds from it), never copied:
 
-  network     capstone_model(width), rebuilt on the fastai side from fastai's parts: each conv-BN-ReLU block as
+  network     the recipe's capstone_model, rebuilt on the fastai side from fastai's parts: each conv-BN-ReLU block as
               fastai's `ConvLayer(ni, nf, ks, stride, norm_type=NormType.Batch, act_cls=nn.ReLU)` (a Conv2d without
               bias, fastai's `BatchNorm` = torch's nn.BatchNorm2d, a ReLU), then fastai's `AdaptiveAvgPool`, fastai's
               `Flatten` and an nn.Linear. Both sides start from the SAME initial weights (accel_sgd's, for that
               seed), and from the same torch random state, so they shuffle and flip identically: what differs is
-              only the two libraries' code (accel_sgd's own BatchNorm, optimizer, schedule and Learner vs fastai's).
+              only the two libraries' code (accel_sgd's batch norm, optimizer, schedule and Learner vs fastai's).
+              accel_sgd's batch norm is the course's own (FastBatchNorm when RECIPE's fast_bn, else chapter 5b's
+              BatchNorm); `--norm torch` gives it torch's nn.BatchNorm2d instead, to show what the course's costs.
   data        Fashion-MNIST as `get_dls` serves it (normalised with the training pixels' mean and std; `--subset n`
               takes the same n stratified items per split), handed to fastai as the same tensors behind a plain
               PyTorch DataLoader that indexes a whole batch at once (fastai's Learner takes PyTorch DataLoaders).
               fastai's own item-by-item DataLoader would time its collation, not its training.
-  optimizer   fastai's `Adam` (decoupled weight decay, i.e. AdamW) with the mom, sqr_mom and eps of accel_sgd's
-              optimizer and RECIPE's wd, applied to every parameter as accel_sgd does (`wd_bn_bias=True`).
-  schedule    `fit_one_cycle(epochs, lr)` with the div, div_final, pct_start and moms of accel_sgd's fit_one_cycle.
+  optimizer   fastai's `Adam` with the mom, sqr_mom, eps and wd of the recipe's optimizer and its kind of weight
+              decay (decoupled for 'adamw'), applied to every parameter as accel_sgd does (`wd_bn_bias=True`).
+  schedule    `fit_one_cycle(epochs, lr)` with the div, div_final, pct_start and moms of accel_sgd's fit_one_cycle
+              (or `fit(epochs, lr)` when the recipe has no one-cycle).
   loss        fastai's `CrossEntropyLossFlat(label_smoothing=...)` (torch's label-smoothed cross-entropy, as
               accel_sgd's F.cross_entropy(label_smoothing=...)).
   flips       a fastai Callback doing what accel_sgd's RandomFlip does (each training picture mirrored with
               probability p, drawn with torch.rand); fastai's `Flip` transform works on TensorImage through an
               affine grid, not on plain tensors.
-  layout      fastai's own `ChannelsLast` callback when RECIPE says channels_last.
+  layout      fastai's own `ChannelsLast` callback when the recipe says channels_last.
   TTA         flip TTA computed the same way on both sides: the softmax of the pictures and of their mirror
               images, averaged (accel_sgd's `tta_probs`), over the validation split in batches of the same size.
 
-Only `fit_one_cycle` is timed (it includes each epoch's validation pass, on both sides), with the same number of
-threads on both sides. Prints one row per seed, then mean ± sample standard deviation of accuracies and times and the
-median and min of the time ratios accel_sgd/fastai.
+A callback on each side times the fit from before_fit to after_fit (training and each epoch's validation; not the
+optimizer's creation, which both fit_one_cycles do first) and its training phases alone (what the capstone's
+TrainClock counts), with the same number of threads on both sides. Prints one row per seed, then mean ± half the
+range over seeds (the capstone table's spread) of accuracies and times, and the median, min and max of the time
+ratios accel_sgd/fastai.
 
 fastai runs in its own virtual environment, .venv-fastai/ (made by `bash tools/fastai_venv.sh`): fastai 2.8
 requires fastcore<1.9 and torch<2.9, while accel_sgd needs fastcore 2.x (nbdev 3) and tests with the PyTorch in
@@ -37,7 +42,7 @@ tools/constraints.txt, so the two cannot share one environment, nor can fastai b
 That venv has the same torch as .venv, fastai installed with --no-deps and fastcore 1.8.
 
     flock /work/cpu.lock .venv/bin/python bench/capstone_vs_fastai.py [--seeds 3] [--epochs N] [--width N] [--subset N]
-                                       [--norm course|torch] [--threads N] [--json FILE]
+                                       [--norm recipe|torch] [--threads N] [--json FILE]
 """
 from __future__ import annotations
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
@@ -47,7 +52,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FASTAI_PY = ROOT/'.venv-fastai'/'bin'/'python'
 # The RECIPE settings this bench knows how to reproduce in fastai. A new setting must be taught here first:
 # silently training fastai without it would compare two different recipes.
-KNOWN = {'width', 'epochs', 'bs', 'lr', 'wd', 'label_smoothing', 'flip', 'tta', 'channels_last'}
+# (fast_bn only picks accel_sgd's BatchNorm implementation, equal to torch's; fastai always uses its own, torch's.)
+KNOWN = {'model', 'opt', 'lr', 'one_cycle', 'bs', 'epochs', 'wd', 'label_smoothing', 'flip', 'tta', 'width', 'channels_last',
+         'fast_bn'}
 
 
 # ---------------------------------------------------------------------------------------------------- both sides
@@ -71,39 +78,65 @@ def set_threads(n):
 
 
 # ------------------------------------------------------------------------------------------------- accel_sgd side
-def accel_learner(cfg):
-    "The capstone's learner for this seed, with torch's nn.BatchNorm2d in capstone_model when `--norm torch`."
+def torch_norm_patch(cfg):
+    "Under `--norm torch`, make the capstone's make_model return its network with nn.BatchNorm2d, same weights, same random state."
+    if cfg['norm'] != 'torch': return
     import torch
     from torch import nn
-    from accel_sgd.capstone import capstone_learner, capstone_model
-    learn = capstone_learner(cfg['seed'], cfg['subset'], device='cpu', progress=False, **cfg['overrides'])
-    if cfg['norm'] == 'torch':    # the same weights in the same places; the random state as the capstone left it
-        rng, sd = torch.get_rng_state(), learn.model.state_dict()
-        learn.model = capstone_model(learn.recipe['width'], norm=nn.BatchNorm2d)
-        learn.model.load_state_dict(sd); torch.set_rng_state(rng)
-    return learn
+    import accel_sgd.capstone as cap
+    made = cap.make_model
+    def make_model(s):
+        m = made(s)
+        if s['model'] != 'capstone': return m
+        rng, sd = torch.get_rng_state(), m.state_dict()
+        m = cap.capstone_model(s['width'], norm=nn.BatchNorm2d)
+        m.load_state_dict(sd); torch.set_rng_state(rng)
+        return m
+    cap.make_model = make_model   # recipe_learner looks make_model up when it runs
+
+
+def accel_learner(cfg):
+    "The capstone's learner for this seed (capstone_learner: RECIPE with the overrides), not trained."
+    from accel_sgd.capstone import capstone_learner
+    torch_norm_patch(cfg)
+    return capstone_learner(cfg['seed'], cfg['subset'], device='cpu', progress=False, **cfg['overrides'])
+
+
+def make_probe(Base, init=None):
+    "A callback of either library (`Base`, its Callback class): times the fit and its training phases, and checks the start."
+    import torch
+    class BenchProbe(Base):
+        order = 100
+        def __init__(self):
+            super().__init__()
+            self.fit_secs, self.train_secs, self.same_init, self.same_rng = 0., 0., None, None
+        def before_fit(self):
+            if init is not None:
+                self.same_init = all(torch.equal(v.contiguous(), init[k]) for k, v in self.learn.model.state_dict().items())
+                self.same_rng = torch.equal(torch.get_rng_state(), init['__rng_state__'])
+            self._fit = time.perf_counter()
+        def before_train(self): self._train = time.perf_counter()
+        def after_train(self): self.train_secs += time.perf_counter() - self._train
+        def after_fit(self): self.fit_secs = time.perf_counter() - self._fit
+    return BenchProbe()
 
 
 def run_accel(cfg):
+    "Train with the capstone's own train_recipe (as the chapter and `accel-sgd train` do), timing its fit from the inside."
     import torch
-    from accel_sgd.capstone import get_preds
+    from accel_sgd.capstone import RECIPE, train_recipe
+    from accel_sgd.learner import Callback
     set_threads(cfg['threads'])
-    learn = accel_learner(cfg)
+    torch_norm_patch(cfg)
     init = torch.load(cfg['init'], weights_only=True)
-    same_init = all(torch.equal(v, init[k]) for k, v in learn.model.state_dict().items())
-    same_rng = torch.equal(torch.get_rng_state(), init['__rng_state__'])
-    t0 = time.perf_counter()
-    learn.fit_one_cycle(learn.recipe['epochs'])
-    secs = time.perf_counter() - t0
-    accs = []
-    for tta in (False, True):   # the capstone's own get_preds, with and without flip TTA
-        probs, targs = get_preds(learn, tta=tta)
-        accs.append(100 * (probs.argmax(-1) == targs).float().mean().item())
+    cb = make_probe(Callback, init)
+    res = train_recipe({**RECIPE, **cfg['overrides']}, cfg['seed'], cfg['subset'], device='cpu', cbs=[cb])
+    learn = res['learn']
     # the shared evaluation as well, to show both sides are scored by the same code
-    xv, yv = learn.dls.valid.dataset.x, learn.dls.valid.dataset.y
-    shared = tta_accuracies(learn.model, xv, yv, cfg['valid_bs'])
+    shared = tta_accuracies(learn.model, learn.dls.valid.dataset.x, learn.dls.valid.dataset.y, cfg['valid_bs'])
     rec = learn.recorder
-    return dict(acc=accs[0], acc_tta=accs[1], secs=secs, shared=shared, same_init=same_init, same_rng=same_rng,
+    return dict(acc=100 * res['accuracy'], acc_tta=100 * res['tta'], secs=cb.fit_secs, train_secs=cb.train_secs,
+                clock_secs=res['seconds'], shared=shared, same_init=cb.same_init, same_rng=cb.same_rng,
                 first_losses=rec.smooth_losses[:4], valid_loss=rec.values[-1][2], torch=torch.__version__, lib='accel_sgd')
 
 
@@ -168,20 +201,21 @@ def run_fastai(cfg):
     rng = init.pop('__rng_state__')
     model.load_state_dict(init)   # strict: the same parameter names and shapes as capstone_model, or an error
     o = cfg['opt']
-    cbs = ([RandomFlip(cfg['flip_p'])] if cfg['flip_p'] else []) + ([ChannelsLast()] if cfg['channels_last'] else [])
+    cb = make_probe(Callback)
+    cbs = [cb] + ([RandomFlip(cfg['flip_p'])] if cfg['flip_p'] else []) + ([ChannelsLast()] if cfg['channels_last'] else [])
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(label_smoothing=cfg['label_smoothing']),
-                    opt_func=partial(Adam, mom=o['mom'], sqr_mom=o['sqr_mom'], eps=o['eps'], decouple_wd=True),
-                    lr=cfg['lr'], wd=o['wd'], wd_bn_bias=True, metrics=accuracy, cbs=cbs, moms=tuple(cfg['one_cycle']['moms']))
+                    opt_func=partial(Adam, mom=o['mom'], sqr_mom=o['sqr_mom'], eps=o['eps'], decouple_wd=cfg['decouple_wd']),
+                    lr=cfg['lr'], wd=o['wd'], wd_bn_bias=True, metrics=accuracy, cbs=cbs, moms=tuple(cfg['one_cycle_args']['moms']))
     torch.set_rng_state(rng)      # the random state accel_sgd's learner starts fit with: the same shuffles and flips
-    oc = cfg['one_cycle']
+    oc = cfg['one_cycle_args']
     with learn.no_bar(), learn.no_logging():
-        t0 = time.perf_counter()
-        learn.fit_one_cycle(cfg['epochs'], cfg['lr'], div=oc['div'], div_final=oc['div_final'], pct_start=oc['pct_start'],
-                            wd=o['wd'], moms=tuple(oc['moms']))
-        secs = time.perf_counter() - t0
+        if cfg['one_cycle']:
+            learn.fit_one_cycle(cfg['epochs'], cfg['lr'], div=oc['div'], div_final=oc['div_final'], pct_start=oc['pct_start'],
+                                wd=o['wd'], moms=tuple(oc['moms']))
+        else: learn.fit(cfg['epochs'], cfg['lr'], wd=o['wd'])
     acc, acc_tta = tta_accuracies(learn.model, data['xv'], data['yv'], cfg['valid_bs'])
     rec = learn.recorder   # its losses are smoothed and debiased as accel_sgd's smooth_losses (beta 0.98)
-    return dict(acc=acc, acc_tta=acc_tta, secs=secs, first_losses=[float(l) for l in rec.losses[:4]],
+    return dict(acc=acc, acc_tta=acc_tta, secs=cb.fit_secs, train_secs=cb.train_secs, first_losses=[float(l) for l in rec.losses[:4]],
                 valid_loss=float(rec.values[-1][1]), torch=torch.__version__, lib=f'fastai {fastai.__version__}')
 
 
@@ -195,7 +229,8 @@ def describe(m):
             raise ValueError(f"the bench rebuilds only square, ungrouped, undilated convolutions, not {c}")
         return dict(ni=c.in_channels, nf=c.out_channels, ks=c.kernel_size[0], stride=c.stride[0], padding=c.padding[0],
                     bias=c.bias is not None)
-    def is_bn(b): return isinstance(b, nn.BatchNorm2d) or type(b).__name__ == 'BatchNorm'
+    from accel_sgd.batchnorm import BatchNorm
+    def is_bn(b): return isinstance(b, (nn.BatchNorm2d, BatchNorm))
     def bn(b): return dict(nf=b.num_features, eps=b.eps, momentum=b.momentum)
     def walk(m):
         kids = list(m.children()) if isinstance(m, nn.Sequential) else None
@@ -225,12 +260,11 @@ def prepare(seed, args, overrides, tmp, data_cache):
     learn = accel_learner(dict(seed=seed, subset=args.subset, overrides=overrides, norm=args.norm))
     init = {k: v.clone() for k, v in learn.model.state_dict().items()}
     init['__rng_state__'] = torch.get_rng_state()   # the state fit starts from, after the learner's seeding and init
-    r = learn.recipe
+    r = learn.settings
     learn.create_opt()
     hyp = {n: get_hyper(learn.opt, n) for n in ('mom', 'sqr_mom', 'eps', 'wd')}
-    if any(v is None for v in hyp.values()) or getattr(learn.opt_func, 'func', None).__name__ not in ('Adam', 'AdamW') \
-       or learn.opt_func.keywords.get('decouple_wd', True) is False:
-        raise ValueError(f"the bench reproduces Adam with decoupled weight decay; capstone_learner's opt_func is {learn.opt_func}")
+    if any(v is None for v in hyp.values()) or getattr(learn.opt_func, 'func', None).__name__ not in ('Adam', 'AdamW'):
+        raise ValueError(f"the bench reproduces Adam (fastai's, with or without decoupled weight decay); the recipe's opt_func is {learn.opt_func}")
     lf = learn.loss_func
     if getattr(lf, 'func', None) is not F.cross_entropy or set(lf.keywords) - {'label_smoothing'}:
         raise ValueError(f"the bench reproduces F.cross_entropy with label smoothing; capstone_learner's loss is {lf}")
@@ -243,10 +277,12 @@ def prepare(seed, args, overrides, tmp, data_cache):
         tr, va = learn.dls.train.dataset, learn.dls.valid.dataset
         torch.save({'xt': tr.x, 'yt': tr.y, 'xv': va.x, 'yv': va.y}, data_cache[key])
     cfg = dict(seed=seed, subset=args.subset, overrides=overrides, norm=args.norm, threads=args.threads, epochs=r['epochs'],
+               one_cycle=bool(r['one_cycle']), one_cycle_args=one_cycle, decouple_wd=learn.opt_func.keywords.get('decouple_wd', True),
                bs=learn.dls.train.sampler.batch_size, valid_bs=learn.dls.valid.sampler.batch_size, lr=learn.lr,
                label_smoothing=lf.keywords.get('label_smoothing', 0.), flip_p=flips[0].p if flips else 0.,
-               channels_last=any(isinstance(c, ChannelsLast) for c in learn.cbs), opt=hyp, one_cycle=one_cycle,
-               spec=describe(learn.model), data=data_cache[key], init=str(tmp/f'init_{seed}.pt'), recipe=r)
+               channels_last=any(isinstance(c, ChannelsLast) for c in learn.cbs), opt=hyp,
+               spec=describe(learn.model), data=data_cache[key], init=str(tmp/f'init_{seed}.pt'), recipe=r,
+               accel_norm=next(type(m).__name__ for m in learn.model.modules() if 'Norm' in type(m).__name__))
     if cfg['bs'] != r['bs']: raise ValueError(f"capstone_learner's batch size {cfg['bs']} is not RECIPE's {r['bs']}")
     torch.save(init, cfg['init'])
     return cfg
@@ -266,7 +302,7 @@ def run_side(side, cfg, tmp):
     return json.loads(out_path.read_text())
 
 
-def spread(xs): return statistics.stdev(xs) if len(xs) > 1 else 0.
+def spread(xs): return (max(xs) - min(xs)) / 2   # half the range, as the capstone's run_ladder
 
 
 def main(argv=None):
@@ -276,9 +312,9 @@ def main(argv=None):
     ap.add_argument('--width', type=int, help="the network's width (default: RECIPE's)")
     ap.add_argument('--subset', type=int, help='train and validate on N stratified items per split (a quick check)')
     ap.add_argument('--threads', type=int, default=None, help='torch threads on both sides (default: OMP_NUM_THREADS, else torch\'s)')
-    ap.add_argument('--norm', choices=['course', 'torch'], default='course',
-                    help="accel_sgd's BatchNorm: the course's own (capstone_model's default, as the capstone trains) or "
-                         "torch's nn.BatchNorm2d (capstone_model's norm=), to see what the course's Python-level BatchNorm costs")
+    ap.add_argument('--norm', choices=['recipe', 'torch'], default='recipe',
+                    help="accel_sgd's batch norm: the course's own, as RECIPE picks it (fast_bn: FastBatchNorm, else chapter 5b's "
+                         "BatchNorm), or torch's nn.BatchNorm2d (capstone_model's norm=), to see what the course's own costs")
     ap.add_argument('--json', help='also write the rows and summary to this JSON file')
     ap.add_argument('--side', choices=['accel', 'fastai'], help=argparse.SUPPRESS)
     ap.add_argument('--config', help=argparse.SUPPRESS)
@@ -297,6 +333,9 @@ def main(argv=None):
     if unknown:
         raise SystemExit(f"RECIPE has settings this bench cannot reproduce in fastai yet: {sorted(unknown)}; "
                          f"teach bench/capstone_vs_fastai.py (KNOWN, prepare, run_fastai) what they mean")
+    if isinstance(RECIPE['lr'], str):
+        raise SystemExit(f"RECIPE's lr is {RECIPE['lr']!r}: the bench needs a number, the same for both libraries "
+                         f"(each library's lr_find would pick its own)")
     if not FASTAI_PY.exists():
         raise SystemExit(f"no fastai environment at {FASTAI_PY.parent.parent}: make it with `bash tools/fastai_venv.sh` "
                          f"(fastai 2.8 needs fastcore<1.9 and torch<2.9, so it cannot live in .venv)")
@@ -314,38 +353,48 @@ def main(argv=None):
             res = {side: run_side(side, cfg, tmp) for side in order}
             a, f = res['accel'], res['fastai']
             if i == 0:
-                print(f"accel_sgd side: torch {a['torch']}; fastai side: {f['lib']}, torch {f['torch']}; {args.threads} threads; "
-                      f"Adam {cfg['opt']}, one-cycle {cfg['one_cycle']}, lr {cfg['lr']}, bs {cfg['bs']}, "
-                      f"label smoothing {cfg['label_smoothing']}, flip p {cfg['flip_p']}, channels_last {cfg['channels_last']}")
-                print(f"{'seed':>4} {'first':>6} | {'accel acc':>9} {'TTA':>6} {'time s':>7} | {'fastai acc':>10} {'TTA':>6} "
-                      f"{'time s':>7} | {'accel/fastai':>12}")
+                print(f"accel_sgd side: torch {a['torch']}, {cfg['accel_norm']}; fastai side: {f['lib']}, torch {f['torch']}, "
+                      f"nn.BatchNorm2d; {args.threads} threads; Adam {cfg['opt']} (decoupled wd: {cfg['decouple_wd']}), "
+                      f"{'one-cycle ' + str(cfg['one_cycle_args']) if cfg['one_cycle'] else 'constant lr'}, lr {cfg['lr']}, "
+                      f"bs {cfg['bs']}, label smoothing {cfg['label_smoothing']}, flip p {cfg['flip_p']}, "
+                      f"channels_last {cfg['channels_last']}")
+                print("fit s: the whole fit (training and each epoch's validation); train s: its training phases only "
+                      "(the capstone's TrainClock)")
+                print(f"{'seed':>4} {'first':>6} | {'accel acc':>9} {'TTA':>6} {'fit s':>6} {'train s':>7} | {'fastai acc':>10} "
+                      f"{'TTA':>6} {'fit s':>6} {'train s':>7} | {'ratio fit':>9} {'train':>6}")
             if not (a['same_init'] and a['same_rng']):
                 print(f"  warning: the accel_sgd subprocess did not start from the prepared weights/random state "
                       f"(same init {a['same_init']}, same rng {a['same_rng']})")
             if max(abs(x - y) for x, y in zip(a['shared'], (a['acc'], a['acc_tta']))) > 0.01:
-                print(f"  warning: the shared evaluation gives {a['shared']} for accel_sgd, get_preds {a['acc']}, {a['acc_tta']}")
-            row = dict(seed=seed, first=order[0], accel=a, fastai=f, ratio=a['secs'] / f['secs'])
+                print(f"  warning: the shared evaluation gives {a['shared']} for accel_sgd, train_recipe {a['acc']}, {a['acc_tta']}")
+            row = dict(seed=seed, first=order[0], accel=a, fastai=f, ratio=a['secs'] / f['secs'],
+                       train_ratio=a['train_secs'] / f['train_secs'])
             rows.append(row)
-            print(f"{seed:>4} {order[0]:>6} | {a['acc']:8.2f}% {a['acc_tta']:5.2f}% {a['secs']:7.1f} | {f['acc']:9.2f}% "
-                  f"{f['acc_tta']:5.2f}% {f['secs']:7.1f} | {row['ratio']:12.3f}", flush=True)
+            print(f"{seed:>4} {order[0]:>6} | {a['acc']:8.2f}% {a['acc_tta']:5.2f}% {a['secs']:6.1f} {a['train_secs']:7.1f} | "
+                  f"{f['acc']:9.2f}% {f['acc_tta']:5.2f}% {f['secs']:6.1f} {f['train_secs']:7.1f} | {row['ratio']:9.3f} "
+                  f"{row['train_ratio']:6.3f}", flush=True)
     key = 'acc_tta' if r['tta'] else 'acc'
     summ = {}
     for side in ('accel', 'fastai'):
-        s = {k: [row[side][k] for row in rows] for k in ('acc', 'acc_tta', 'secs')}
-        summ[side] = {k: (statistics.mean(v), spread(v)) for k, v in s.items()}
-    ratios = [row['ratio'] for row in rows]
-    summ['ratio'] = dict(median=statistics.median(ratios), min=min(ratios), max=max(ratios))
-    fmt = lambda m, pct=True: f"{m[0]:.2f}{'%' if pct else ''} ± {m[1]:.2f}"
-    print(f"mean ± sd over {len(rows)} seed{'s' * (len(rows) > 1)}:")
+        vals = {k: [row[side][k] for row in rows] for k in ('acc', 'acc_tta', 'secs', 'train_secs')}
+        summ[side] = {k: (statistics.mean(v), spread(v)) for k, v in vals.items()}
+    for k in ('ratio', 'train_ratio'):
+        rs = [row[k] for row in rows]
+        summ[k] = dict(median=statistics.median(rs), min=min(rs), max=max(rs))
+    fmt = lambda m, unit='%': f"{m[0]:.2f}{unit} ± {m[1]:.2f}"
+    print(f"mean ± half the range over {len(rows)} seed{'s' * (len(rows) > 1)} (as the capstone's table):")
     for side, name in (('accel', 'accel_sgd'), ('fastai', 'fastai')):
         m = summ[side]
-        print(f"  {name:>9}: accuracy {fmt(m['acc'])}, with flip TTA {fmt(m['acc_tta'])}; training {fmt(m['secs'], False)} s")
+        print(f"  {name:>9}: accuracy {fmt(m['acc'])}, with flip TTA {fmt(m['acc_tta'])}; fit {fmt(m['secs'], ' s')}, "
+              f"training phases {fmt(m['train_secs'], ' s')}")
     diff = summ['accel'][key][0] - summ['fastai'][key][0]
-    sd = max(summ['accel'][key][1], summ['fastai'][key][1])
-    print(f"  accuracy ({'with TTA' if r['tta'] else 'plain'}, as the recipe scores it) accel_sgd − fastai: {diff:+.2f} points; "
-          f"seed spread (larger sd) {sd:.2f}" + (f" -> {'within' if abs(diff) <= sd else 'outside'} the spread" if len(rows) > 1 else ''))
-    print(f"  time ratio accel_sgd/fastai: median {summ['ratio']['median']:.3f}, min {summ['ratio']['min']:.3f}, "
-          f"max {summ['ratio']['max']:.3f} ({'accel_sgd no slower' if summ['ratio']['median'] <= 1 else 'accel_sgd slower'})")
+    sp = max(summ['accel'][key][1], summ['fastai'][key][1])
+    print(f"  accuracy ({'with flip TTA' if r['tta'] else 'plain'}, as the recipe scores it) accel_sgd − fastai: {diff:+.2f} points; "
+          f"seed spread (the larger) {sp:.2f}" + (f" -> {'within' if abs(diff) <= sp else 'outside'} the spread" if len(rows) > 1 else ''))
+    for k, what in (('ratio', 'fit'), ('train_ratio', 'training phases')):
+        q = summ[k]
+        print(f"  time ratio accel_sgd/fastai, {what}: median {q['median']:.3f}, min {q['min']:.3f}, max {q['max']:.3f} "
+              f"({'accel_sgd no slower' if q['median'] <= 1 else 'accel_sgd slower'})")
     if args.json: Path(args.json).write_text(json.dumps(dict(recipe=r, norm=args.norm, threads=args.threads, rows=rows, summary=summ), indent=1))
 
 

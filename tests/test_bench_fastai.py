@@ -45,23 +45,23 @@ def test_says_how_to_make_the_fastai_venv(monkeypatch, tmp_path):
 
 @pytest.mark.skipif(not FASTAI_PY.exists(), reason="no .venv-fastai (make it with `bash tools/fastai_venv.sh`); CI has none")
 def test_bench_smoke(tmp_path):
-    "One seed, one epoch on 500 pictures: both sides train from the same weights and random state, so they end up close."
+    "One seed, one epoch on 500 pictures: both sides train from the same weights and random state, so their losses agree."
     out = tmp_path/'bench.json'
     r = subprocess.run([sys.executable, str(BENCH), '--subset', '500', '--epochs', '1', '--seeds', '1', '--json', str(out)],
                        capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert 'accel/fastai' in r.stdout and 'time ratio accel_sgd/fastai: median' in r.stdout, r.stdout
+    assert 'ratio fit' in r.stdout and 'time ratio accel_sgd/fastai, fit: median' in r.stdout, r.stdout
     res = json.loads(out.read_text())
     (row,) = res['rows']
     a, f = row['accel'], row['fastai']
     assert a['same_init'] and a['same_rng'], a
     assert f['lib'].startswith('fastai 2.') and a['torch'] == f['torch'], (a, f)
-    assert a['secs'] > 0 and f['secs'] > 0 and row['ratio'] == pytest.approx(a['secs'] / f['secs'])
+    assert min(a['secs'], f['secs'], a['train_secs'], f['train_secs']) > 0 and row['ratio'] == pytest.approx(a['secs'] / f['secs'])
+    assert a['train_secs'] < a['secs'] and a['clock_secs'] == pytest.approx(a['train_secs'], rel=0.05)   # the capstone's TrainClock
     for side in (a, f): assert 5 < side['acc'] <= 100 and 5 < side['acc_tta'] <= 100, side
     # the same first batches from the same weights: the same label-smoothed losses, step by step
     assert len(a['first_losses']) == len(f['first_losses']) == 2
     assert a['first_losses'] == pytest.approx(f['first_losses'], rel=1e-4), (a['first_losses'], f['first_losses'])
     assert a['valid_loss'] == pytest.approx(f['valid_loss'], rel=1e-3), (a['valid_loss'], f['valid_loss'])
-    # the same two steps from the same start, with the same batches and flips: the two libraries agree closely
-    assert abs(a['acc'] - f['acc']) <= 2 and abs(a['acc_tta'] - f['acc_tta']) <= 2, (a, f)
+    # (accuracies after two steps are near chance and move by whole pictures, 0.2 points each: the losses are the check)
     assert a['shared'] == pytest.approx([a['acc'], a['acc_tta']], abs=0.01)
