@@ -122,7 +122,7 @@ def make_probe(Base, init=None):
 
 
 def run_accel(cfg):
-    "Train with the capstone's own train_recipe (as the chapter and `accel-sgd train` do), timing its fit from the inside."
+    "Train with the capstone's own train_recipe (as the chapter does), timing its fit from the inside."
     import torch
     from accel_sgd.capstone import RECIPE, train_recipe
     from accel_sgd.learner import Callback
