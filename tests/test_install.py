@@ -20,7 +20,7 @@ def test_modules_match_design():
 
 def test_runtime_dependencies_declared():
     deps = tomllib.loads((ROOT/'pyproject.toml').read_text())['project']['dependencies']
-    assert {d.split('>')[0].split('=')[0] for d in deps} == {'torch', 'torchvision', 'fastcore', 'fastprogress', 'matplotlib', 'tensorboard'}
+    assert {d.split('>')[0].split('=')[0] for d in deps} == {'torch', 'torchvision', 'fastcore', 'fastprogress', 'matplotlib', 'pillow', 'tensorboard'}
 
 
 def test_real_fashion_mnist_loads_offline():
