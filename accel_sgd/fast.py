@@ -200,7 +200,7 @@ def _compiled_step(opt: Optimizer, ps: list, grads: list, hypers: dict, lists: d
     fns = opt.__dict__.setdefault('_compiled_fns', {})
     if group not in fns:   # a fresh copy of `_run_packed` per group: its own cache of compiled graphs
         fresh = types.FunctionType(_run_packed.__code__.replace(), _run_packed.__globals__, '_run_packed')
-        fns[group] = torch.compile(fresh, fullgraph=True)
+        fns[group] = torch.compile(fresh, fullgraph=True, options={'emulate_precision_casts': True})   # round bfloat16 as eager does
     twins = list(zip(opt.cbs, opt._twins()))
     changed = _run_twins([fast for cb, fast in twins if _numbers_only(cb)], ps, grads, hypers, lists)
     lists, tensor_twins = {**lists, **changed}, [fast for cb, fast in twins if not _numbers_only(cb)]
