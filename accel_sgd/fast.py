@@ -6,7 +6,7 @@ Docs: https://accel-sgd.github.io/accel_sgd/fast.html.md"""
 
 # %% ../nbs/02b_fast.ipynb #dfe7ebc9
 from __future__ import annotations
-import functools, os, shutil, subprocess, tempfile, types, warnings
+import functools, operator, os, shutil, subprocess, tempfile, types, warnings
 from typing import Callable
 
 import torch
@@ -154,10 +154,24 @@ def _numbers_only(cb: Callable) -> bool:
     return getattr(cb.func if isinstance(cb, functools.partial) else cb, 'numbers_only', False)
 
 # %% ../nbs/02b_fast.ipynb #57374768
-def _as_tensors(values: list, device) -> list:
-    "Python numbers as 0-d tensors, made in one call: compiled inputs whose values may change without recompiling."
+def _pack_numbers(hypers: dict, lists: dict, device) -> tuple:
+    "Split off the float hyperparameters and lists of numbers: (the other hyperparameters, the other lists, the names, one tensor of the numbers)."
     dtype = torch.float32 if device.type == 'mps' else torch.float64      # Apple's GPUs have no float64
-    return list(torch.tensor(values, dtype=dtype).to(device, non_blocking=True).unbind())
+    h = tuple(sorted(k for k, v in hypers.items() if _is_number(v) and not isinstance(v, int)))   # an int such as Muon's ns_steps stays
+    l = tuple(sorted(k for k, vs in lists.items() if all(map(_is_number, vs))))
+    numbers = torch.tensor([hypers[k] for k in h] + [v for k in l for v in lists[k]], dtype=dtype)
+    return ({k: v for k, v in hypers.items() if k not in h}, {k: v for k, v in lists.items() if k not in l},
+            (h, l), numbers.to(device, non_blocking=True))
+
+def _unpack_numbers(hypers: dict, lists: dict, names: tuple, numbers: torch.Tensor, n: int) -> tuple:
+    "`_pack_numbers` undone, inside the compiled function: each number a 0-d view of `numbers`, each list `n` of them."
+    (h, l), vals = names, numbers.unbind()
+    lists = {**lists, **{k: list(vals[len(h) + i * n:len(h) + (i + 1) * n]) for i, k in enumerate(l)}}
+    return {**hypers, **dict(zip(h, vals))}, lists
+
+def _run_packed(twins, ps, grads, hypers: dict, lists: dict, names: tuple, numbers: torch.Tensor) -> dict:
+    "`_run_twins` on the numbers `_pack_numbers` packed: the function the compiled path compiles."
+    return _run_twins(twins, ps, grads, *_unpack_numbers(hypers, lists, names, numbers, len(ps)))
 
 # %% ../nbs/02b_fast.ipynb #237ed62a
 class CompileNotice(UserWarning):
@@ -174,21 +188,25 @@ def _notice_compile(opt: Optimizer, ps: list, group: int):
     seen.add(key)
 
 # %% ../nbs/02b_fast.ipynb #97c6ac6f
+def _as_numbers(out: dict, lists: dict) -> dict:
+    "Lists of new 0-d tensors in `out` (numbers that a compiled twin computed, such as Adafactor's step size) as Python numbers."
+    for k, vs in out.items():
+        if vs and all(isinstance(v, torch.Tensor) and v.dim() == 0 for v in vs) and not any(map(operator.is_, vs, lists.get(k) or ())):
+            out[k] = [v.item() for v in vs]    # a 0-d parameter's own state tensors come back as they went in, and stay
+    return out
+
 def _compiled_step(opt: Optimizer, ps: list, grads: list, hypers: dict, lists: dict, group: int = 0) -> dict:
     "One step of the compiled path for parameter group `group`: number callbacks in Python, the other twins compiled."
     fns = opt.__dict__.setdefault('_compiled_fns', {})
-    if group not in fns:   # a fresh copy of `_run_twins` per group: its own cache of compiled graphs
-        fresh = types.FunctionType(_run_twins.__code__.replace(), _run_twins.__globals__, '_run_twins')
-        fns[group] = torch.compile(fresh, fullgraph=True)
+    if group not in fns:   # a fresh copy of `_run_packed` per group: its own cache of compiled graphs
+        fresh = types.FunctionType(_run_packed.__code__.replace(), _run_packed.__globals__, '_run_packed')
+        fns[group] = torch.compile(fresh, fullgraph=True, options={'emulate_precision_casts': True})   # round bfloat16 as eager does
     twins = list(zip(opt.cbs, opt._twins()))
     changed = _run_twins([fast for cb, fast in twins if _numbers_only(cb)], ps, grads, hypers, lists)
     lists, tensor_twins = {**lists, **changed}, [fast for cb, fast in twins if not _numbers_only(cb)]
     if fns[group] is not None:
-        names = [k for k, v in hypers.items() if _is_number(v)]
-        t_hypers = {**hypers, **dict(zip(names, _as_tensors([hypers[k] for k in names], ps[0].device)))}
-        t_lists = {k: _as_tensors(v, ps[0].device) if all(map(_is_number, v)) else v for k, v in lists.items()}
         _notice_compile(opt, ps, group)
-        try: return {**changed, **fns[group](tensor_twins, ps, grads, t_hypers, t_lists)}
+        try: return {**changed, **_as_numbers(fns[group](tensor_twins, ps, grads, *_pack_numbers(hypers, lists, ps[0].device)), lists)}
         except torch._dynamo.exc.FailOnRecompileLimitHit:
             warnings.warn(f"parameter group {group} needed more compiled graphs than torch allows (its parameters with "
                           f"gradients keep changing); it goes on with the foreach path, uncompiled")

@@ -13,11 +13,14 @@ from torch import nn
 
 from .optimizer import (
     Optimizer, weight_decay, l2_reg, average_grad, average_sqr_grad, step_stat, bias_correction, adam_step, debias)
+from .fast import foreach_version, number_callback, _fast, _numbers_only, _zeros_for, _addcdiv_
 
 # %% auto #0
 __all__ = ['ema_grad', 'NS_COEFFICIENTS', 'ADAMW_DEFAULTS', 'radam_rect', 'rectification', 'radam_step', 'RAdam', 'nadam_mom',
            'nadam_step', 'NAdam', 'relative_step', 'factored_sqr_avg', 'adafactor_step', 'Adafactor', 'newton_schulz',
-           'muon_step', 'only_in', 'muon_split', 'Muon', 'lion_step', 'Lion']
+           'muon_step', 'only_in', 'muon_split', 'Muon', 'lion_step', 'Lion', 'rectification_foreach',
+           'radam_step_foreach', 'nadam_mom_foreach', 'nadam_step_foreach', 'lion_step_foreach',
+           'relative_step_foreach', 'factored_sqr_avg_foreach', 'adafactor_step_foreach', 'muon_step_foreach']
 
 # %% ../nbs/08_optimizers_beyond.ipynb #072291a9
 _TORCH_NAMES = {'betas': "mom and sqr_mom", 'weight_decay': "wd", 'momentum': "mom", 'decoupled_weight_decay': "decouple_wd",
@@ -28,7 +31,6 @@ def _refuse(fn, kwargs: dict, names: dict = _TORCH_NAMES):
     if not kwargs: return
     k = next(iter(kwargs))
     hint = (f"; torch calls it {k!r}, here it is {names[k]}" if k in names
-            else f": its callbacks have no foreach twins yet, so it has only the per-parameter path" if k in ('foreach', 'compile')
             else f"; it takes {', '.join(list(inspect.signature(fn).parameters)[1:-1])}")
     raise ValueError(f"{fn.__name__} has no hyperparameter {k!r}" + hint)
 
@@ -62,12 +64,12 @@ def radam_step(p, lr, eps, grad_avg, sqr_avg, debias_avg, debias_rms, rect, **kw
 ema_grad = functools.partial(average_grad, dampening=True)   # Adam's dampened average, m <- mom m + (1 - mom) g
 
 def RAdam(params, lr: float = 1e-3, mom: float = 0.9, sqr_mom: float = 0.999, eps: float = 1e-8, wd: float = 0.,
-          decouple_wd: bool = False, **kwargs) -> Optimizer:
+          decouple_wd: bool = False, foreach: bool = False, compile: bool = False, **kwargs) -> Optimizer:
     "Rectified Adam (Liu et al. 2019), with torch's defaults; L2 weight decay unless `decouple_wd`."
     _refuse(RAdam, kwargs)
     cbs = [weight_decay if decouple_wd else l2_reg, ema_grad, average_sqr_grad, step_stat, bias_correction,
            rectification, radam_step]
-    return Optimizer(params, cbs, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd)
+    return Optimizer(params, cbs, foreach=foreach, compile=compile, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd)
 
 # %% ../nbs/08_optimizers_beyond.ipynb #48558964
 def nadam_mom(p, mom, mom_decay, step, mu_product=1., **kwargs):
@@ -84,12 +86,13 @@ def nadam_step(p, lr, eps, sqr_mom, step, grad_avg, sqr_avg, mu, mu_next, mu_pro
 
 # %% ../nbs/08_optimizers_beyond.ipynb #45b16c6f
 def NAdam(params, lr: float = 2e-3, mom: float = 0.9, sqr_mom: float = 0.999, eps: float = 1e-8, wd: float = 0.,
-          mom_decay: float = 4e-3, decouple_wd: bool = False, **kwargs) -> Optimizer:
+          mom_decay: float = 4e-3, decouple_wd: bool = False,
+          foreach: bool = False, compile: bool = False, **kwargs) -> Optimizer:
     "NAdam (Dozat 2016), with torch's defaults; L2 weight decay unless `decouple_wd`."
     _refuse(NAdam, kwargs)
     _check('NAdam', 'mom_decay', mom_decay, _num(mom_decay) and mom_decay >= 0, 'a number >= 0')
     cbs = [weight_decay if decouple_wd else l2_reg, ema_grad, average_sqr_grad, step_stat, nadam_mom, nadam_step]
-    return Optimizer(params, cbs, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd, mom_decay=mom_decay)
+    return Optimizer(params, cbs, foreach=foreach, compile=compile, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd, mom_decay=mom_decay)
 
 # %% ../nbs/08_optimizers_beyond.ipynb #4750f381
 def relative_step(p, lr, step, eps2, **kwargs):
@@ -117,7 +120,7 @@ def adafactor_step(p, alpha, d, sqr_avg, eps=None, **kwargs):
 
 # %% ../nbs/08_optimizers_beyond.ipynb #3aa012b9
 def Adafactor(params, lr: float = 1e-2, sqr_mom_decay: float = -0.8, eps: float | None = None, eps2: float = 1e-3,
-              d: float = 1., wd: float = 0., **kwargs) -> Optimizer:
+              d: float = 1., wd: float = 0., foreach: bool = False, compile: bool = False, **kwargs) -> Optimizer:
     "Adafactor (Shazeer & Stern 2018) as torch's, with its defaults; `eps=None` is the parameter dtype's machine epsilon."
     _refuse(Adafactor, kwargs)
     _check('Adafactor', 'eps', eps, eps is None or _num(eps), "None or a number; torch's pair eps=(eps1, eps2) is eps=eps1, eps2=eps2 here")
@@ -125,7 +128,7 @@ def Adafactor(params, lr: float = 1e-2, sqr_mom_decay: float = -0.8, eps: float 
     _check('Adafactor', 'eps2', eps2, _num(eps2) and eps2 >= 0, 'a number >= 0')
     _check('Adafactor', 'd', d, _num(d) and d >= 1, 'a number >= 1')
     cbs = [step_stat, relative_step, weight_decay, factored_sqr_avg, adafactor_step]
-    return Optimizer(params, cbs, lr=lr, sqr_mom_decay=sqr_mom_decay, eps2=eps2, d=d, wd=wd, **({} if eps is None else {'eps': eps}))
+    return Optimizer(params, cbs, foreach=foreach, compile=compile, lr=lr, sqr_mom_decay=sqr_mom_decay, eps2=eps2, d=d, wd=wd, **({} if eps is None else {'eps': eps}))
 
 # %% ../nbs/08_optimizers_beyond.ipynb #8f85b822
 NS_COEFFICIENTS = (3.4445, -4.775, 2.0315)
@@ -181,18 +184,24 @@ def muon_split(model: nn.Module) -> list[dict]:
     return [g for g in groups if g['params']]
 
 # %% ../nbs/08_optimizers_beyond.ipynb #98c1aba9
+_MUON_NO_COMPILE = ("Muon has no compiled path: its step is matrix products in bfloat16, which compiling does not make faster, and compiled "
+                    "float32 arithmetic rounds differently before the cast to bfloat16, which Newton-Schulz amplifies beyond float32 rounding "
+                    "of the weights; use foreach=True (or the default, the per-parameter path)")
+
 ADAMW_DEFAULTS = dict(lr=1e-3, mom=0.9, sqr_mom=0.999, eps=1e-8, wd=1e-2)   # torch.optim.AdamW's
 
 def Muon(params, lr: float = 1e-3, mom: float = 0.95, wd: float = 0.1, eps: float = 1e-7, nesterov: bool = True,
-         ns_coefficients: tuple = NS_COEFFICIENTS, ns_steps: int = 5, adjust_lr_fn: str | None = None, **kwargs) -> Optimizer:
+         ns_coefficients: tuple = NS_COEFFICIENTS, ns_steps: int = 5, adjust_lr_fn: str | None = None,
+         foreach: bool = False, compile: bool = False, **kwargs) -> Optimizer:
     "Muon with torch's defaults on the matrices; AdamW (torch's defaults) in groups with `muon=False`, e.g. from `muon_split`."
     _refuse(Muon, kwargs)
+    if compile: raise ValueError(_MUON_NO_COMPILE)
     _check('Muon', 'ns_steps', ns_steps, isinstance(ns_steps, int) and 0 < ns_steps < 100, 'an integer in [1, 100)')
     _check('Muon', 'adjust_lr_fn', adjust_lr_fn, adjust_lr_fn in _ADJUST_LR, f"one of {', '.join(map(repr, _ADJUST_LR))}")
     params = [{**ADAMW_DEFAULTS, **g} if isinstance(g, dict) and g.get('muon') is False else g for g in params]
     cbs = [weight_decay, ema_grad, only_in(muon_step, True),
            *(only_in(cb, False) for cb in (average_sqr_grad, step_stat, bias_correction, adam_step))]
-    opt = Optimizer(params, cbs, lr=lr, mom=mom, wd=wd, eps=eps, nesterov=nesterov, ns_coefficients=ns_coefficients,
+    opt = Optimizer(params, cbs, foreach=foreach, compile=compile, lr=lr, mom=mom, wd=wd, eps=eps, nesterov=nesterov, ns_coefficients=ns_coefficients,
                     ns_steps=ns_steps, adjust_lr_fn=adjust_lr_fn)
     for i, g in enumerate(opt.param_groups):
         if g.get('muon', True) and (bad := next((p for p in g['params'] if p.ndim < 2), None)) is not None:
@@ -206,8 +215,99 @@ def lion_step(p, lr, step_mom, grad_avg=None, **kwargs):
     m = torch.zeros_like(p) if grad_avg is None else grad_avg
     p.add_(m.lerp(p.grad, 1 - step_mom).sign_(), alpha=-lr)
 
-def Lion(params, lr: float = 1e-4, step_mom: float = 0.9, mom: float = 0.99, wd: float = 0., **kwargs) -> Optimizer:
+def Lion(params, lr: float = 1e-4, step_mom: float = 0.9, mom: float = 0.99, wd: float = 0., foreach: bool = False, compile: bool = False, **kwargs) -> Optimizer:
     "Lion (Chen et al. 2023) with the paper's defaults: `step_mom` is its $\\beta_1$, `mom` its $\\beta_2$; decoupled `wd`."
     _refuse(Lion, kwargs, {'betas': "step_mom (beta1, 0.9) and mom (beta2, 0.99)", 'weight_decay': "wd"})
     _check('Lion', 'step_mom', step_mom, _num(step_mom) and 0 <= step_mom <= 1, 'a number in [0, 1]')
-    return Optimizer(params, [weight_decay, lion_step, ema_grad], lr=lr, step_mom=step_mom, mom=mom, wd=wd)
+    return Optimizer(params, [weight_decay, lion_step, ema_grad], foreach=foreach, compile=compile, lr=lr, step_mom=step_mom, mom=mom, wd=wd)
+
+# %% ../nbs/08_optimizers_beyond.ipynb #f17a0002
+def _scalar(x, like: torch.Tensor):
+    "A hyperparameter `x` as a factor for `like`: a 0-d tensor (the compiled path's) cast to `like`'s dtype, as torch casts a Python number."
+    return x.to(like.dtype) if isinstance(x, torch.Tensor) else x
+
+# %% ../nbs/08_optimizers_beyond.ipynb #f17a0004
+number_callback(rectification)
+
+@foreach_version(rectification)
+def rectification_foreach(ps, grads, sqr_mom, step, **kwargs): return {'rect': [radam_rect(sqr_mom, s) for s in step]}
+
+@foreach_version(radam_step)
+def radam_step_foreach(ps, grads, lr, eps, grad_avg, sqr_avg, debias_avg, debias_rms, rect, **kwargs):
+    avg = torch._foreach_div(grad_avg, list(debias_avg)); torch._foreach_mul_(avg, [lr] * len(ps))
+    if idx := [i for i, r in enumerate(rect) if r is not None]:
+        pick = lambda xs: [xs[i] for i in idx]
+        scale = torch._foreach_sqrt(pick(sqr_avg)); torch._foreach_add_(scale, [eps] * len(idx))
+        torch._foreach_reciprocal_(scale); torch._foreach_mul_(scale, pick(debias_rms))
+        torch._foreach_mul_(pick(avg), scale); torch._foreach_mul_(pick(avg), pick(rect))
+    torch._foreach_sub_(ps, avg)
+
+# %% ../nbs/08_optimizers_beyond.ipynb #f17a0006
+number_callback(nadam_mom)
+
+@foreach_version(nadam_mom)
+def nadam_mom_foreach(ps, grads, mom, mom_decay, step, mu_product=None, **kwargs):
+    out = [nadam_mom(None, mom, mom_decay, s, 1. if m is None else m) for s, m in zip(step, mu_product or [None] * len(ps))]
+    return {k: [o[k] for o in out] for k in ('mu', 'mu_next', 'mu_product')}
+
+@foreach_version(nadam_step)
+def nadam_step_foreach(ps, grads, lr, eps, sqr_mom, step, grad_avg, sqr_avg, mu, mu_next, mu_product, **kwargs):
+    denom = torch._foreach_div(sqr_avg, [debias(sqr_mom, s) for s in step])
+    torch._foreach_sqrt_(denom); torch._foreach_add_(denom, [eps] * len(ps))
+    _addcdiv_(ps, grads, denom, [-lr * (1 - m) / (1 - mp) for m, mp in zip(mu, mu_product)])
+    _addcdiv_(ps, grad_avg, denom, [-lr * mn / (1 - mp * mn) for mn, mp in zip(mu_next, mu_product)])
+
+# %% ../nbs/08_optimizers_beyond.ipynb #f17a0008
+@foreach_version(lion_step)
+def lion_step_foreach(ps, grads, lr, step_mom, grad_avg=None, **kwargs):
+    c = [m.clone() for m in _zeros_for(grad_avg, ps)]
+    torch._foreach_lerp_(c, grads, 1 - step_mom)
+    torch._foreach_sign_(c); torch._foreach_add_(ps, c, alpha=-lr)
+
+# %% ../nbs/08_optimizers_beyond.ipynb #f17a0010
+@foreach_version(relative_step)
+def relative_step_foreach(ps, grads, lr, step, eps2, **kwargs):
+    rms = [n.double() / p.numel() ** 0.5 for n, p in zip(torch._foreach_norm(ps), ps)]
+    if torch.compiler.is_compiling(): return {'alpha': [r.clamp(min=eps2) * (1 / s ** 0.5).clamp(max=lr) for r, s in zip(rms, step)]}
+    return {'alpha': [max(eps2, r.item()) * min(lr, 1 / s ** 0.5) for r, s in zip(rms, step)]}
+
+@foreach_version(factored_sqr_avg)
+def factored_sqr_avg_foreach(ps, grads, step, sqr_mom_decay, sqr_avg=None, **kwargs):
+    out = []
+    for g, s, v in zip(grads, step, sqr_avg or [None] * len(ps)):
+        w = _scalar(s ** sqr_mom_decay, g)
+        if g.dim() < 2: out.append((torch.zeros_like(g) if v is None else v).lerp_(g * g, w)); continue
+        row, col = v or (torch.zeros_like(g[..., :1]), torch.zeros_like(g[..., :1, :]))
+        row.lerp_(g.square().mean(-1, keepdim=True), w); col.lerp_(g.square().mean(-2, keepdim=True), w)
+        out.append((row, col))
+    return {'sqr_avg': out}
+
+@foreach_version(adafactor_step)
+def adafactor_step_foreach(ps, grads, alpha, d, sqr_avg, eps=None, **kwargs):
+    for p, g, a, v in zip(ps, grads, alpha, sqr_avg):
+        e = torch.finfo(p.dtype).eps if eps is None else eps
+        if isinstance(v, tuple): row, col = v; v = (row @ col) / row.mean(-2, keepdim=True).clamp(min=e)
+        u = v.clamp(min=e * e).rsqrt() * g
+        clip = u.norm() / (u.numel() ** 0.5 * d)
+        if torch.compiler.is_compiling(): p.sub_(u * (a / clip.double().clamp(min=1.)).to(p.dtype))
+        else: p.add_(u, alpha=-a / max(1., clip.item()))
+
+# %% ../nbs/08_optimizers_beyond.ipynb #f17a0012
+@foreach_version(muon_step)
+def muon_step_foreach(ps, grads, lr, mom, eps, grad_avg, nesterov=True, ns_coefficients=NS_COEFFICIENTS, ns_steps=5,
+                      adjust_lr_fn=None, **kwargs):
+    for p, g, m in zip(ps, grads, grad_avg):
+        g, m = g.flatten(1), m.flatten(1)
+        O = newton_schulz(g.lerp(m, mom) if nesterov else m, ns_steps, ns_coefficients, eps)
+        p.add_(O.reshape(p.shape), alpha=-lr * _ADJUST_LR[adjust_lr_fn](*O.shape))
+
+def _only_in_foreach(self: only_in):
+    "The gated callback's twin, gated the same way (None if it has none)."
+    fast = _fast(self.cb)
+    if fast is None: return None
+    def gated(ps, grads, muon=True, **kwargs):
+        if muon == self.muon: return fast(ps, grads, **kwargs)
+    return gated
+
+only_in.foreach = property(_only_in_foreach)
+only_in.numbers_only = property(lambda self: _numbers_only(self.cb))
