@@ -217,7 +217,10 @@ def _choose_lr(learn, lr: float | None, resume: bool = False, out=None) -> tuple
     _say("lr_find: 100 batches at rates from 1e-7 to 10 (the model and optimizer are restored afterwards)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
-        res = learn.lr_find(show_plot=False)
+        try: res = learn.lr_find(show_plot=False)
+        except ValueError as e:   # a curve too short to read (it diverged at once): the recipe's own rate is a safe choice
+            _say(f"lr_find could not suggest a rate ({e}); training at the recipe's rate, {RECIPE['lr']:.3g}")
+            return RECIPE['lr'], 'recipe', None
     for w in caught: _say(f"lr_find: {w.message}")
     _say("lr_find suggests " + ', '.join(f"{k} {v:.2e}" for k, v in res.suggestions.items()) + f"; training at the valley, {res.valley:.2e}")
     return res.valley, 'valley', res
