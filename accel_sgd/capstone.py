@@ -1,4 +1,4 @@
-"""Every part of the course in one recipe: from chapter 1's 71 % to the best accuracy a minute of training on two CPU cores reaches, one change at a time, each change measured over three seeds.
+"""Every part of the course in one recipe: from chapter 1's 71 % to what about a minute of training on two CPU cores reaches, one change at a time, each change measured over three seeds.
 
 Docs: https://accel-sgd.github.io/accel_sgd/capstone.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://accel-sgd.github.io/accel_sgd/capstone.html.md"""
 
 # %% ../nbs/12_capstone.ipynb #1f73787b
 from __future__ import annotations
-import statistics, time
+import ctypes, hashlib, os, statistics, subprocess, tempfile, time, warnings
 from functools import partial
 from pathlib import Path
 
@@ -25,10 +25,10 @@ from .lr_find import lr_find
 from .checkpoint import atomic_save
 
 # %% auto #0
-__all__ = ['BASELINE', 'LADDER', 'RECIPE', 'RECIPE_5MIN', 'MODEL_FORMAT', 'TrainClock', 'conv_bn', 'capstone_model', 'RandomFlip',
-           'tta_probs', 'get_preds', 'BatchNormFunction', 'FastBatchNorm', 'ChannelsLast', 'make_model', 'make_opt',
-           'recipe_learner', 'train_recipe', 'run_ladder', 'pixel_stats', 'export_model', 'load_model',
-           'capstone_learner']
+__all__ = ['BASELINE', 'BN_RELU_C', 'LADDER', 'RECIPE', 'RECIPE_5MIN', 'MODEL_FORMAT', 'TrainClock', 'conv_bn', 'capstone_model',
+           'RandomFlip', 'tta_probs', 'get_preds', 'BatchNormFunction', 'FastBatchNorm', 'ChannelsLast',
+           'bn_relu_kernel', 'BatchNormReLUFunction', 'BatchNormReLU', 'make_model', 'make_opt', 'recipe_learner',
+           'train_recipe', 'run_ladder', 'pixel_stats', 'export_model', 'load_model', 'capstone_learner']
 
 # %% ../nbs/12_capstone.ipynb #1a6bf74e
 class TrainClock(Callback):
@@ -39,12 +39,13 @@ class TrainClock(Callback):
 
 # %% ../nbs/12_capstone.ipynb #ba6d11f6
 BASELINE = dict(model='mlp', opt='sgd', lr=1e-3, one_cycle=False, bs=64, epochs=3, wd=0., label_smoothing=0., flip=False,
-                tta=False, width=16, channels_last=False, fast_bn=False)
+                tta=False, width=16, channels_last=False, fast_bn=False, fused_bn=False)
 
 # %% ../nbs/12_capstone.ipynb #ce54cc93
 def conv_bn(ni: int, nf: int, stride: int = 1, ks: int = 3, norm=BatchNorm) -> nn.Sequential:
     "A `ks`x`ks` convolution from `ni` to `nf` channels (no bias: the norm's shift replaces it), then `norm(nf)` and a ReLU."
-    return nn.Sequential(nn.Conv2d(ni, nf, ks, stride, ks // 2, bias=False), norm(nf), nn.ReLU())
+    relu = [] if getattr(norm, 'includes_relu', False) else [nn.ReLU()]   # a norm layer may apply the ReLU itself (below)
+    return nn.Sequential(nn.Conv2d(ni, nf, ks, stride, ks // 2, bias=False), norm(nf), *relu)
 
 # %% ../nbs/12_capstone.ipynb #85f01850
 def capstone_model(width: int = 16, n_out: int = 10, norm=BatchNorm) -> nn.Sequential:
@@ -135,10 +136,157 @@ class ChannelsLast(Callback):
     def before_fit(self): self.learn.model.to(memory_format=torch.channels_last)
     def before_batch(self): self.learn.xb = self.learn.xb.contiguous(memory_format=torch.channels_last)
 
+# %% ../nbs/12_capstone.ipynb #7d6a2210
+BN_RELU_C = r"""
+// Batch norm in training mode, optionally followed by a ReLU, on a (rows, C) float32 matrix: channels-last pictures
+// (N, H, W, C in memory) or (N, C) features. Per-channel sums in double; OpenMP splits the rows over the cores.
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+void bn_forward(const float* x, float* y, const float* w, const float* b, double* mean, double* var,
+                int64_t rows, int64_t C, double eps, int relu) {
+    for (int64_t c = 0; c < C; c++) mean[c] = var[c] = 0;
+    #pragma omp parallel
+    {
+        double* acc = calloc(C, sizeof(double));
+        float *m = malloc(C * sizeof(float)), *k = malloc(C * sizeof(float));
+        #pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) { const float* xr = x + r * C; for (int64_t c = 0; c < C; c++) acc[c] += xr[c]; }
+        #pragma omp critical
+        for (int64_t c = 0; c < C; c++) mean[c] += acc[c] / rows;
+        #pragma omp barrier
+        for (int64_t c = 0; c < C; c++) { m[c] = (float)mean[c]; acc[c] = 0; }
+        #pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            const float* xr = x + r * C;
+            for (int64_t c = 0; c < C; c++) { float d = xr[c] - m[c]; acc[c] += d * d; }
+        }
+        #pragma omp critical
+        for (int64_t c = 0; c < C; c++) var[c] += acc[c] / rows;
+        #pragma omp barrier
+        for (int64_t c = 0; c < C; c++) k[c] = (float)(w[c] / sqrt(var[c] + eps));
+        #pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            const float* xr = x + r * C; float* yr = y + r * C;
+            if (relu) for (int64_t c = 0; c < C; c++) { float v = (xr[c] - m[c]) * k[c] + b[c]; yr[c] = v > 0.f ? v : 0.f; }
+            else for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - m[c]) * k[c] + b[c];
+        }
+        free(acc); free(m); free(k);
+    }
+}
+
+void bn_backward(const float* dy, const float* x, const float* y, const float* w, const double* mean, const double* var,
+                 float* dx, double* sum_g, double* sum_gx, int64_t rows, int64_t C, double eps, int relu) {
+    for (int64_t c = 0; c < C; c++) sum_g[c] = sum_gx[c] = 0;
+    #pragma omp parallel
+    {
+        double *a1 = calloc(C, sizeof(double)), *a2 = calloc(C, sizeof(double));
+        float *m = malloc(C * sizeof(float)), *k = malloc(C * sizeof(float)), *bb = malloc(C * sizeof(float)),
+              *cc = malloc(C * sizeof(float));
+        for (int64_t c = 0; c < C; c++) m[c] = (float)mean[c];
+        #pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            const float *g = dy + r * C, *xr = x + r * C, *yr = y + r * C;
+            if (relu) for (int64_t c = 0; c < C; c++) { float gg = g[c] * (float)(yr[c] > 0.f); a1[c] += gg; a2[c] += gg * (xr[c] - m[c]); }
+            else for (int64_t c = 0; c < C; c++) { a1[c] += g[c]; a2[c] += g[c] * (xr[c] - m[c]); }
+        }
+        #pragma omp critical
+        for (int64_t c = 0; c < C; c++) { sum_g[c] += a1[c]; sum_gx[c] += a2[c]; }
+        #pragma omp barrier
+        for (int64_t c = 0; c < C; c++) {
+            double inv = 1 / sqrt(var[c] + eps), kk = w[c] * inv;
+            k[c] = (float)kk; bb[c] = (float)(-kk * inv * inv * sum_gx[c] / rows); cc[c] = (float)(-kk * sum_g[c] / rows);
+        }
+        #pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            const float *g = dy + r * C, *xr = x + r * C, *yr = y + r * C; float* d = dx + r * C;
+            if (relu) for (int64_t c = 0; c < C; c++) d[c] = k[c] * (g[c] * (float)(yr[c] > 0.f)) + bb[c] * (xr[c] - m[c]) + cc[c];
+            else for (int64_t c = 0; c < C; c++) d[c] = k[c] * g[c] + bb[c] * (xr[c] - m[c]) + cc[c];
+        }
+        free(a1); free(a2); free(m); free(k); free(bb); free(cc);
+    }
+}
+"""
+
+# %% ../nbs/12_capstone.ipynb #d89637d8
+_kernel = None   # the loaded library; False after a failed build
+
+def bn_relu_kernel():
+    "The C kernel of `BatchNormReLU`, compiled on first use and cached; `None`, after one warning, where it cannot be built."
+    global _kernel
+    if _kernel is None:
+        try: _kernel = _build_kernel()
+        except (OSError, subprocess.CalledProcessError) as e:
+            detail = (e.stderr or b'').decode(errors='replace').strip().splitlines()[-1:] if isinstance(e, subprocess.CalledProcessError) else [str(e)]
+            warnings.warn(f"BatchNormReLU could not build its C kernel ({'; '.join(detail)}); it falls back to FastBatchNorm and a ReLU")
+            _kernel = False
+    return _kernel or None
+
+# %% ../nbs/12_capstone.ipynb #393dc830
+def _build_kernel():
+    flags = ['-O3', '-march=native', '-fopenmp', '-shared', '-fPIC']
+    cache = Path(os.environ.get('ACCEL_SGD_CACHE') or Path.home()/'.cache'/'accel_sgd')
+    so = cache/f"bn_relu_{hashlib.sha1((BN_RELU_C + ' '.join(flags)).encode()).hexdigest()[:16]}.so"
+    if not so.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache) as d:   # build beside the cache, then move in whole: safe if two processes race
+            (Path(d)/'k.c').write_text(BN_RELU_C)
+            subprocess.run([os.environ.get('CC', 'cc'), *flags, str(Path(d)/'k.c'), '-o', str(Path(d)/'k.so')], check=True, capture_output=True)
+            os.replace(Path(d)/'k.so', so)
+    lib = ctypes.CDLL(str(so))
+    P, I = ctypes.c_void_p, ctypes.c_int64
+    lib.bn_forward.argtypes = [P] * 6 + [I, I, ctypes.c_double, ctypes.c_int]
+    lib.bn_backward.argtypes = [P] * 9 + [I, I, ctypes.c_double, ctypes.c_int]
+    return lib
+
+# %% ../nbs/12_capstone.ipynb #1cd317f4
+def _rows_layout(x: torch.Tensor) -> bool:
+    "Whether `x`'s memory is a (rows, C) matrix: an (N, C) tensor, or (N, C, H, W) pictures stored channels-last."
+    return x.is_contiguous() if x.dim() == 2 else x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+
+class BatchNormReLUFunction(torch.autograd.Function):
+    "`relu(batch norm)` (or batch norm alone, `relu=False`) with the batch's statistics, forward and backward in the C kernel."
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps: float, relu: bool = True):
+        lib, C = bn_relu_kernel(), x.shape[1]
+        y, w, b = torch.empty_like(x), weight.detach().contiguous(), bias.detach().contiguous()
+        mean, var = x.new_empty(C, dtype=torch.float64), x.new_empty(C, dtype=torch.float64)
+        lib.bn_forward(x.data_ptr(), y.data_ptr(), w.data_ptr(), b.data_ptr(), mean.data_ptr(), var.data_ptr(), x.numel() // C, C, eps, relu)
+        ctx.save_for_backward(x, y, w, mean, var); ctx.eps, ctx.relu = eps, relu
+        mean, var = mean.float(), var.float()
+        ctx.mark_non_differentiable(mean, var)
+        return y, mean, var
+
+    @staticmethod
+    def backward(ctx, dy, _dmean, _dvar):
+        x, y, w, mean, var = ctx.saved_tensors
+        C = x.shape[1]
+        dy = dy.contiguous(memory_format=torch.channels_last) if dy.dim() == 4 else dy.contiguous()
+        dx, sum_g, sum_gx = torch.empty_like(x), torch.empty_like(mean), torch.empty_like(mean)
+        bn_relu_kernel().bn_backward(dy.data_ptr(), x.data_ptr(), y.data_ptr(), w.data_ptr(), mean.data_ptr(), var.data_ptr(),
+                                     dx.data_ptr(), sum_g.data_ptr(), sum_gx.data_ptr(), x.numel() // C, C, ctx.eps, ctx.relu)
+        return dx, (sum_gx * (var + ctx.eps).rsqrt()).float(), sum_g.float(), None, None
+
+# %% ../nbs/12_capstone.ipynb #92e72cd1
+class BatchNormReLU(FastBatchNorm):
+    "Batch norm then a ReLU, in one C kernel in training (float32, CPU, channels-last or (N, C)); `FastBatchNorm` and `relu` elsewhere."
+    includes_relu = True   # `conv_bn` adds no ReLU after it
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.numel() // self.num_features if x.dim() in (2, 4) and x.shape[1] == self.num_features else 0
+        if not (self.training and n >= 2 and x.dtype == self.weight.dtype == torch.float32 and x.device.type == 'cpu'
+                and _rows_layout(x) and bn_relu_kernel()): return super().forward(x).relu()
+        y, mean, var = BatchNormReLUFunction.apply(x, self.weight, self.bias, self.eps, True)
+        with torch.no_grad():
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_var.lerp_(var * n / (n - 1), self.momentum)
+            self.num_batches_tracked += 1
+        return y
+
 # %% ../nbs/12_capstone.ipynb #e1ddc495
 def make_model(s: dict) -> nn.Module:
     "The network a rung's settings name: chapter 1's MLP, chapter 5's CNN with or without batch norm, or the capstone's."
-    norm = FastBatchNorm if s['fast_bn'] else BatchNorm
+    norm = BatchNormReLU if s['fused_bn'] else FastBatchNorm if s['fast_bn'] else BatchNorm
     makers = {'mlp': lambda: nn.Sequential(nn.Flatten(), make_mlp()), 'cnn': lambda: simple_cnn(None),
               'cnn_bn': lambda: simple_cnn(norm), 'capstone': lambda: capstone_model(s['width'], norm=norm)}
     if s['model'] not in makers: raise ValueError(f"model must be one of {sorted(makers)}, got {s['model']!r}")
@@ -165,7 +313,7 @@ def recipe_learner(settings: dict, seed: int = 0, subset: int | None = None, dev
     loss = partial(F.cross_entropy, label_smoothing=s['label_smoothing'])
     learn = Learner(make_model(s), dls, loss, opt_func=make_opt(s), lr=1e-3 if s['lr'] == 'find' else s['lr'],
                     cbs=extra + list(cbs or []), metrics=[accuracy], progress=progress, device=device)
-    learn.settings = s
+    learn.settings, learn.data_path = s, path
     return learn
 
 # %% ../nbs/12_capstone.ipynb #73abcd22
@@ -193,6 +341,7 @@ LADDER = [
     ('+ peak rate 1e-2', dict(lr=1e-2)),
     ('+ decoupled weight decay 0.05 (AdamW)', dict(opt='adamw', wd=0.05)),
     ("+ the capstone's network at 2e-2, channels-last, FastBatchNorm", dict(model='capstone', lr=2e-2, channels_last=True, fast_bn=True)),
+    ('+ batch norm and ReLU in one C kernel', dict(fused_bn=True)),
     ('+ label smoothing 0.1', dict(label_smoothing=0.1)),
     ('+ random flips', dict(flip=True)),
     ('+ flip TTA', dict(tta=True)),
@@ -221,8 +370,8 @@ def run_ladder(ladder=LADDER, seeds=(0, 1, 2), subset: int | None = None, device
 
 # %% ../nbs/12_capstone.ipynb #b40f56f3
 RECIPE = dict(model='capstone', opt='adamw', lr=2e-2, one_cycle=True, bs=256, epochs=3, wd=0.05, label_smoothing=0.1,
-              flip=True, tta=True, width=16, channels_last=True, fast_bn=True)
-RECIPE_5MIN = dict(RECIPE, epochs=13)
+              flip=True, tta=True, width=16, channels_last=True, fast_bn=True, fused_bn=True)
+RECIPE_5MIN = dict(RECIPE, epochs=15)
 
 # %% ../nbs/12_capstone.ipynb #770d0e2b
 def pixel_stats(path=None) -> tuple[float, float]:
@@ -236,7 +385,7 @@ def export_model(learn: Learner, path) -> Path:
     "Save what `load_model` needs to classify new pictures: the weights, the network's width, classes, pixel statistics and TTA."
     s = getattr(learn, 'settings', RECIPE)
     if s.get('model', 'capstone') != 'capstone': raise ValueError(f"export_model saves the capstone network, not {s['model']!r}")
-    mean, std = pixel_stats()
+    mean, std = pixel_stats(getattr(learn, 'data_path', None))   # the statistics of the data it was trained on
     sd = {k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()}
     return atomic_save({'format': MODEL_FORMAT, 'width': s['width'], 'model': sd, 'classes': list(learn.dls.classes),
                         'mean': mean, 'std': std, 'tta': bool(s['tta'])}, path)

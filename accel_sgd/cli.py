@@ -28,11 +28,12 @@ __all__ = ['grey_pixels', 'light_background', 'fit_square', 'load_picture', 'top
 
 # %% ../nbs/12b_cli.ipynb #91cca8fa
 def grey_pixels(im) -> np.ndarray:
-    "Any PIL picture as a 2-d float32 array of grey levels in [0, 1]: colour by luminance, transparent parts white, 16-bit scaled."
+    "Any PIL picture as a 2-d float32 array of grey levels in [0, 1]: colour by luminance, transparent parts white, 16-bit by its range."
     from PIL import Image
-    if im.mode.startswith('I') or im.mode == 'F':   # 16- or 32-bit grey
+    if im.mode.startswith('I;16'): return np.asarray(im, dtype=np.float32) / 65535   # 16-bit grey: its full range
+    if im.mode in ('I', 'F'):   # 32-bit integer or float grey has no fixed range: [0, 1], 8-bit or 16-bit, from the values
         a = np.asarray(im, dtype=np.float32)
-        return np.clip(a / (65535. if a.max() > 255 else 255.), 0, 1)
+        return np.clip(a / (1. if im.mode == 'F' and a.max() <= 1 else 255. if a.max() <= 255 else 65535.), 0, 1)
     if 'A' in im.getbands() or 'transparency' in im.info:
         im = Image.alpha_composite(Image.new('RGBA', im.size, 'white'), im.convert('RGBA'))
     return np.asarray(im.convert('L'), dtype=np.float32) / 255

@@ -186,6 +186,7 @@ class LRFinder(Callback):
         if self.stop_div and self.diverged(loss) or len(self.lrs) >= self.num_it: raise CancelFitException()
     def diverged(self, loss: float) -> bool:
         "Whether `loss` is above the lowest by more than `div_factor - 1` times the drop so far (or the raw loss's noise, if larger)."
+        if len(self.losses) < 10: return False   # three or four raw losses can show almost no noise by chance
         return loss - self.best > (self.div_factor - 1) * max(self.losses[0] - self.best, _noise(self.raw_losses))
     def before_validate(self): raise CancelValidException()
 

@@ -222,7 +222,9 @@ def _compare_tensor(name: str, g, w, orig, atol, rtol):
     if orig is not None and _same(w, orig, 0, 0):
         raise WrongAnswer(f"your function changed {name} in place; it should leave it as it is (work on a copy, or return a new tensor)")
     diff = (g.detach().double() - w.detach().double()).abs().nan_to_num(math.inf).max().item()
-    raise WrongAnswer(f"{name} is off by up to {diff:.3g}")
+    precision = (f" (it is {g.dtype}, the reference's is {w.dtype}: compute in the inputs' precision)"
+                 if g.dtype != w.dtype and g.is_floating_point() and w.is_floating_point() else '')
+    raise WrongAnswer(f"{name} is off by up to {diff:.3g}{precision}")
 
 # %% ../nbs/00b_quiz.ipynb #a258c8cd
 def _compare_value(name: str, got, want, orig, atol, rtol):
@@ -237,6 +239,8 @@ def _compare_value(name: str, got, want, orig, atol, rtol):
         for i, (g, w) in enumerate(zip(gs, want)):
             if not math.isclose(g, w, rel_tol=rtol, abs_tol=atol): raise WrongAnswer(f"item #{i} of {name} is {g:.6g}, {_off(g, w, None).split(' is ')[-1]}")
         return
+    if isinstance(want, torch.Tensor) and not isinstance(got, torch.Tensor):
+        raise WrongAnswer(f"{name} should be a tensor, got {type(got).__name__}" + (": did you forget to `return` it?" if got is None else ''))
     want_t, got_t, orig_t = _attr_tensors(want, name), _attr_tensors(got, name), _attr_tensors(orig, name)
     for k, w in want_t.items(): _compare_tensor(k, got_t.get(k), w, orig_t.get(k), atol, rtol)
 
@@ -320,6 +324,8 @@ class Questionnaire:
         if q.check is None:
             if answer is None or answer is Ellipsis or answer is False or (isinstance(answer, str) and not answer.strip()):
                 return CheckResult(key, None, 'not answered yet: write your answer, then compare it with the reference answer')
+            if not isinstance(answer, str):
+                return CheckResult(key, None, f"this question wants a written answer: put your words in quotes, as a string (got {type(answer).__name__})")
             res = CheckResult(key, True, 'marked as answered: compare yours with the reference answer, which has no automatic check')
         else: res = run_check(key, q.check, answer, time_limit_s)
         if res.ok is not None: self.results[key] = res
@@ -337,7 +343,7 @@ class Questionnaire:
                 f"{'(optional) ' if q.optional else ''}{q.text if len(q.text) < 70 else q.text[:67] + '...'}" for k, q in self.questions.items()]
         n, total = self.answered()
         n_checks = sum(q.check is not None for q in self.questions.values())
-        return '\n'.join([f"{self.title}: {n} of {total} answered ({100 * n / max(total, 1):.0f} %); {n_checks} questions have automatic checks", *rows])
+        return '\n'.join([f"{self.title}: {n} of {total} answered ({100 * n / max(total, 1):.0f} %); {n_checks} question{'s have' if n_checks != 1 else ' has'} automatic checks", *rows])
 
     def _tries(self, q: Question):
         "The answers `self_test` tries on `q`: (answer, must it pass?)."

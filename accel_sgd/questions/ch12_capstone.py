@@ -14,19 +14,22 @@ from ..quiz import Args, Questionnaire, expect_number, expect_same_effect
 
 # %% ../../nbs/questions/12_capstone.ipynb #039cfd14
 quiz = Questionnaire('Chapter 12: the capstone')
-quiz.add('rung_steps', "Two rungs of the ladder changed the accuracy most: moving from SGD at a constant rate to Adam with one-cycle, "
-         "and moving from the MLP to a CNN with batch norm. Say for each what it changed about training and why that helps in "
-         "three epochs.",
-         "Adam scales each parameter's step by its own recent gradient size, so all weights move at a useful speed from the start, "
-         "and one-cycle warms up to a high rate and anneals to almost nothing, so the last steps settle into a minimum instead of "
-         "bouncing around it: both matter most when there are few epochs. The CNN shares weights across positions and builds up "
-         "from local patterns (edges, then parts), which suits pictures far better than an MLP that sees 784 unrelated numbers; "
-         "batch norm keeps each layer's inputs at a stable scale so the higher rates that make three epochs enough do not blow up.")
+quiz.add('rung_steps', "In the ladder's table, momentum gains about ten points over plain SGD, and chapter 5's CNN loses two "
+         "points against the MLP until batch norm is added (then it gains three). Say what each of these changes did to "
+         "training, and why it matters in three epochs.",
+         "SGD at 1e-3 takes small steps along a noisy gradient, so three epochs leave it far from a good minimum. Momentum "
+         "adds up the gradients of recent steps: where they agree the step grows up to ten times (1/(1-0.9)), where they "
+         "disagree they cancel, so the same rate goes much further in the same number of steps. Chapter 5's CNN without "
+         "batch norm trains slowly at that rate: its activations' scale drifts from layer to layer, so some layers get tiny "
+         "gradients, and its four stride-2 layers throw resolution away at once. Batch norm rescales each layer's inputs "
+         "to a steady mean and variance on every batch, so every layer learns at a useful speed from the first steps, "
+         "which is what a three-epoch run needs; the next rung then raises the rate to 1e-2 for almost another point.")
 quiz.add('smooth_target', "With label smoothing ε = 0.1 over 10 classes, as PyTorch computes it (`F.cross_entropy(..., "
          "label_smoothing=0.1)`), what probability does the target give the right class?",
          "$1 - ε + ε/10 = 0.9 + 0.01 = 0.91$: the ε is spread over all ten classes, the right one included; each wrong class gets 0.01.",
-         check=expect_number(0.91, rel=1e-6), reference=0.91, also_right=(np.float32(0.91), torch.tensor(0.91)),
-         wrong=(0.9, 0.01, 0.1, 0.99))
+         check=expect_number(0.91, rel=3e-4), reference=0.91,
+         also_right=(np.float32(0.91), torch.tensor(0.91), torch.tensor(0.91, dtype=torch.float16), torch.tensor(0.91, dtype=torch.bfloat16)),
+         wrong=(0.9, 0.01, 0.1, 0.99, 0.911, 0.909))
 quiz.add('smoothing_why', "Why can label smoothing raise test accuracy although it makes the training targets wrong on purpose?",
          "With hard targets the loss only reaches zero at infinite logit margins, so training keeps growing the weights to make "
          "confident predictions even on pictures that are truly ambiguous (shirt vs T-shirt). A smoothed target has a finite "

@@ -16,9 +16,9 @@ from ..quiz import Questionnaire, expect_number
 quiz = Questionnaire('Chapter 12b: the accel-sgd command')
 quiz.add('cli_log_lines', "Run in a terminal, `accel-sgd train` draws progress bars; with its output sent to a file "
          "(`accel-sgd train > log.txt`) it prints one plain line per epoch instead. Why, and what would the file hold otherwise?",
-         "A progress bar redraws itself in place: it writes a carriage return and the whole bar again, several times a second. A "
-         "terminal shows only the last version; a file keeps every one, thousands of lines of bars glued together, with the "
-         "epoch results lost among them. fastprogress cannot tell the difference here, since it tests the `isatty` method "
+         "A progress bar redraws itself in place: each update writes a carriage return and the whole bar again. A terminal "
+         "shows only the last version; a file keeps every one, a long run of bars glued together on one line per epoch, with "
+         "the epoch results buried among them. fastprogress cannot tell the difference here, since it tests the `isatty` method "
          "itself, which is always true, instead of calling it. So the command calls `sys.stdout.isatty()` and, when it is "
          "False, leaves out the ProgressCallback and prints the Recorder's values once per epoch, flushed so `tail -f` sees them.")
 quiz.add('cli_dark_on_white', "You photograph a black sneaker on a white sheet of paper and run `accel-sgd predict model.pt "
@@ -53,7 +53,8 @@ quiz.add('cli_ctrl_c', "A full run of five epochs (`accel-sgd train --epochs 5`)
          "schedule and the random states; the run ends as if it had never stopped, with the same weights to the last bit.")
 quiz.add('cli_check_first', "Why does `accel-sgd train` refuse `--lr nan`, `--epochs 0` or an output directory it cannot "
          "create before it loads any data, instead of letting the error happen where the value is used?",
-         "Where the value is used is minutes later, or never: a NaN rate trains a model of NaN without any error and the "
-         "command would exit 0; a directory that cannot be written would fail only after training, when the plots are "
-         "saved, losing the whole run. Checking first costs nothing and turns each mistake into one line that names the "
+         "Where the value is used is seconds or minutes later, deep inside the library: a NaN rate would be refused by "
+         "`fit_one_cycle` only after the data are loaded and the model built, as a traceback about `lr` instead of a line "
+         "about `--lr`; a directory that cannot be written would fail only after training, when the plots are saved, "
+         "losing the whole run. Checking first costs nothing and turns each mistake into one line that names the "
          "argument and what it must be, with exit status 2, the convention for a wrong command line.")
