@@ -6,8 +6,9 @@ Docs: https://accel-sgd.github.io/accel_sgd/capstone.html.md"""
 
 # %% ../nbs/12_capstone.ipynb #1f73787b
 from __future__ import annotations
-import ctypes, hashlib, os, statistics, subprocess, tempfile, time, warnings
+import ctypes, hashlib, os, platform, statistics, subprocess, tempfile, time, warnings
 from functools import partial
+from torch.autograd.function import once_differentiable
 from pathlib import Path
 
 import torch
@@ -106,6 +107,7 @@ class BatchNormFunction(torch.autograd.Function):
         return torch.addcmul(bias.view(shape), x_mu, k.view(shape)), mean, var
 
     @staticmethod
+    @once_differentiable   # the saved statistics are constants here: a second derivative would be wrong, so it raises
     def backward(ctx, dy, _dmean, _dvar):
         x_mu, k, invstd = ctx.saved_tensors
         dims, shape = (0,) + tuple(range(2, x_mu.dim())), (1, -1) + (1,) * (x_mu.dim() - 2)
@@ -136,80 +138,100 @@ class ChannelsLast(Callback):
     def before_fit(self): self.learn.model.to(memory_format=torch.channels_last)
     def before_batch(self): self.learn.xb = self.learn.xb.contiguous(memory_format=torch.channels_last)
 
-# %% ../nbs/12_capstone.ipynb #7d6a2210
+# %% ../nbs/12_capstone.ipynb #902618a9
 BN_RELU_C = r"""
 // Batch norm in training mode, optionally followed by a ReLU, on a (rows, C) float32 matrix: channels-last pictures
-// (N, H, W, C in memory) or (N, C) features. Per-channel sums in double; OpenMP splits the rows over the cores.
+// (N, H, W, C in memory) or (N, C) features. OpenMP splits the rows over `nthreads` threads (torch's count); each
+// thread sums its rows per channel in double, and the threads' sums are added in thread order, so a result does not
+// depend on which thread finishes first.
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <omp.h>
+#include <string.h>
+
+// The ReLU's backward: the gradient g where the output y let it through, exactly 0 where y <= 0 (even if g is NaN or
+// infinite, as in torch), by clearing g's bits rather than multiplying by 0.
+static inline float masked(float g, float y) {
+    uint32_t bits; memcpy(&bits, &g, sizeof bits);
+    bits &= -(uint32_t)!(y <= 0.f);
+    memcpy(&g, &bits, sizeof bits); return g;
+}
+
+// sums[c] = the sum over threads t, in order, of part[t][c] / rows
+static void add_parts(const double* part, int nt, int64_t C, int64_t rows, double* sums) {
+    for (int64_t c = 0; c < C; c++) sums[c] = 0;
+    for (int t = 0; t < nt; t++) for (int64_t c = 0; c < C; c++) sums[c] += part[t * C + c] / rows;
+}
 
 void bn_forward(const float* x, float* y, const float* w, const float* b, double* mean, double* var,
-                int64_t rows, int64_t C, double eps, int relu) {
-    for (int64_t c = 0; c < C; c++) mean[c] = var[c] = 0;
-    #pragma omp parallel
+                int64_t rows, int64_t C, double eps, int relu, int nthreads) {
+    int nt = nthreads > 0 ? nthreads : omp_get_max_threads();
+    double* part = calloc(nt * C, sizeof(double));
+    float *m = malloc(C * sizeof(float)), *k = malloc(C * sizeof(float));
+    #pragma omp parallel num_threads(nt)
     {
-        double* acc = calloc(C, sizeof(double));
-        float *m = malloc(C * sizeof(float)), *k = malloc(C * sizeof(float));
+        double* acc = part + omp_get_thread_num() * C;
         #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) { const float* xr = x + r * C; for (int64_t c = 0; c < C; c++) acc[c] += xr[c]; }
-        #pragma omp critical
-        for (int64_t c = 0; c < C; c++) mean[c] += acc[c] / rows;
-        #pragma omp barrier
-        for (int64_t c = 0; c < C; c++) { m[c] = (float)mean[c]; acc[c] = 0; }
+    }
+    add_parts(part, nt, C, rows, mean);
+    for (int64_t c = 0; c < C; c++) m[c] = (float)mean[c];
+    for (int64_t i = 0; i < nt * C; i++) part[i] = 0;
+    #pragma omp parallel num_threads(nt)
+    {
+        double* acc = part + omp_get_thread_num() * C;
         #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             const float* xr = x + r * C;
             for (int64_t c = 0; c < C; c++) { float d = xr[c] - m[c]; acc[c] += d * d; }
         }
-        #pragma omp critical
-        for (int64_t c = 0; c < C; c++) var[c] += acc[c] / rows;
-        #pragma omp barrier
-        for (int64_t c = 0; c < C; c++) k[c] = (float)(w[c] / sqrt(var[c] + eps));
-        #pragma omp for schedule(static)
-        for (int64_t r = 0; r < rows; r++) {
-            const float* xr = x + r * C; float* yr = y + r * C;
-            if (relu) for (int64_t c = 0; c < C; c++) { float v = (xr[c] - m[c]) * k[c] + b[c]; yr[c] = v > 0.f ? v : 0.f; }
-            else for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - m[c]) * k[c] + b[c];
-        }
-        free(acc); free(m); free(k);
     }
+    add_parts(part, nt, C, rows, var);
+    for (int64_t c = 0; c < C; c++) k[c] = (float)(w[c] / sqrt(var[c] + eps));
+    #pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t r = 0; r < rows; r++) {
+        const float* xr = x + r * C; float* yr = y + r * C;
+        if (relu) for (int64_t c = 0; c < C; c++) { float v = (xr[c] - m[c]) * k[c] + b[c]; yr[c] = v < 0.f ? 0.f : v; }   // NaN stays NaN
+        else for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - m[c]) * k[c] + b[c];
+    }
+    free(part); free(m); free(k);
 }
 
 void bn_backward(const float* dy, const float* x, const float* y, const float* w, const double* mean, const double* var,
-                 float* dx, double* sum_g, double* sum_gx, int64_t rows, int64_t C, double eps, int relu) {
-    for (int64_t c = 0; c < C; c++) sum_g[c] = sum_gx[c] = 0;
-    #pragma omp parallel
+                 float* dx, double* sum_g, double* sum_gx, int64_t rows, int64_t C, double eps, int relu, int nthreads) {
+    int nt = nthreads > 0 ? nthreads : omp_get_max_threads();
+    double *p1 = calloc(nt * C, sizeof(double)), *p2 = calloc(nt * C, sizeof(double));
+    float *m = malloc(C * sizeof(float)), *k = malloc(C * sizeof(float)), *bb = malloc(C * sizeof(float)),
+          *cc = malloc(C * sizeof(float));
+    for (int64_t c = 0; c < C; c++) m[c] = (float)mean[c];
+    // g = dy where the ReLU let the value through (y > 0, or y NaN), 0 where it did not (y <= 0)
+    #pragma omp parallel num_threads(nt)
     {
-        double *a1 = calloc(C, sizeof(double)), *a2 = calloc(C, sizeof(double));
-        float *m = malloc(C * sizeof(float)), *k = malloc(C * sizeof(float)), *bb = malloc(C * sizeof(float)),
-              *cc = malloc(C * sizeof(float));
-        for (int64_t c = 0; c < C; c++) m[c] = (float)mean[c];
+        double *a1 = p1 + omp_get_thread_num() * C, *a2 = p2 + omp_get_thread_num() * C;
         #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             const float *g = dy + r * C, *xr = x + r * C, *yr = y + r * C;
-            if (relu) for (int64_t c = 0; c < C; c++) { float gg = g[c] * (float)(yr[c] > 0.f); a1[c] += gg; a2[c] += gg * (xr[c] - m[c]); }
+            if (relu) for (int64_t c = 0; c < C; c++) { float gg = masked(g[c], yr[c]); a1[c] += gg; a2[c] += gg * (xr[c] - m[c]); }
             else for (int64_t c = 0; c < C; c++) { a1[c] += g[c]; a2[c] += g[c] * (xr[c] - m[c]); }
         }
-        #pragma omp critical
-        for (int64_t c = 0; c < C; c++) { sum_g[c] += a1[c]; sum_gx[c] += a2[c]; }
-        #pragma omp barrier
-        for (int64_t c = 0; c < C; c++) {
-            double inv = 1 / sqrt(var[c] + eps), kk = w[c] * inv;
-            k[c] = (float)kk; bb[c] = (float)(-kk * inv * inv * sum_gx[c] / rows); cc[c] = (float)(-kk * sum_g[c] / rows);
-        }
-        #pragma omp for schedule(static)
-        for (int64_t r = 0; r < rows; r++) {
-            const float *g = dy + r * C, *xr = x + r * C, *yr = y + r * C; float* d = dx + r * C;
-            if (relu) for (int64_t c = 0; c < C; c++) d[c] = k[c] * (g[c] * (float)(yr[c] > 0.f)) + bb[c] * (xr[c] - m[c]) + cc[c];
-            else for (int64_t c = 0; c < C; c++) d[c] = k[c] * g[c] + bb[c] * (xr[c] - m[c]) + cc[c];
-        }
-        free(a1); free(a2); free(m); free(k); free(bb); free(cc);
     }
+    add_parts(p1, nt, C, 1, sum_g); add_parts(p2, nt, C, 1, sum_gx);
+    for (int64_t c = 0; c < C; c++) {
+        double inv = 1 / sqrt(var[c] + eps), kk = w[c] * inv;
+        k[c] = (float)kk; bb[c] = (float)(-kk * inv * inv * sum_gx[c] / rows); cc[c] = (float)(-kk * sum_g[c] / rows);
+    }
+    #pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t r = 0; r < rows; r++) {
+        const float *g = dy + r * C, *xr = x + r * C, *yr = y + r * C; float* d = dx + r * C;
+        if (relu) for (int64_t c = 0; c < C; c++) d[c] = k[c] * masked(g[c], yr[c]) + bb[c] * (xr[c] - m[c]) + cc[c];
+        else for (int64_t c = 0; c < C; c++) d[c] = k[c] * g[c] + bb[c] * (xr[c] - m[c]) + cc[c];
+    }
+    free(p1); free(p2); free(m); free(k); free(bb); free(cc);
 }
 """
 
-# %% ../nbs/12_capstone.ipynb #d89637d8
+# %% ../nbs/12_capstone.ipynb #25823371
 _kernel = None   # the loaded library; False after a failed build
 
 def bn_relu_kernel():
@@ -223,24 +245,31 @@ def bn_relu_kernel():
             _kernel = False
     return _kernel or None
 
-# %% ../nbs/12_capstone.ipynb #393dc830
+# %% ../nbs/12_capstone.ipynb #fdf190eb
+def _cpu_flags() -> str:
+    "This processor's instruction sets (Linux), part of the cache key: a kernel built with -march=native may not run elsewhere."
+    try: return next((l for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('flags')), '')
+    except OSError: return ''
+
 def _build_kernel():
-    flags = ['-O3', '-march=native', '-fopenmp', '-shared', '-fPIC']
+    cc, flags = os.environ.get('CC', 'cc'), ['-O3', '-march=native', '-fopenmp', '-shared', '-fPIC']
     cache = Path(os.environ.get('ACCEL_SGD_CACHE') or Path.home()/'.cache'/'accel_sgd')
-    so = cache/f"bn_relu_{hashlib.sha1((BN_RELU_C + ' '.join(flags)).encode()).hexdigest()[:16]}.so"
+    key = '\n'.join([BN_RELU_C, cc, *flags, platform.machine(), _cpu_flags()])
+    so = cache/f"bn_relu_{hashlib.sha1(key.encode()).hexdigest()[:16]}.so"
     if not so.exists():
         cache.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=cache) as d:   # build beside the cache, then move in whole: safe if two processes race
             (Path(d)/'k.c').write_text(BN_RELU_C)
-            subprocess.run([os.environ.get('CC', 'cc'), *flags, str(Path(d)/'k.c'), '-o', str(Path(d)/'k.so')], check=True, capture_output=True)
+            subprocess.run([cc, *flags, str(Path(d)/'k.c'), '-o', str(Path(d)/'k.so')], check=True, capture_output=True)
             os.replace(Path(d)/'k.so', so)
     lib = ctypes.CDLL(str(so))
     P, I = ctypes.c_void_p, ctypes.c_int64
-    lib.bn_forward.argtypes = [P] * 6 + [I, I, ctypes.c_double, ctypes.c_int]
-    lib.bn_backward.argtypes = [P] * 9 + [I, I, ctypes.c_double, ctypes.c_int]
+    lib.bn_forward.argtypes = [P] * 6 + [I, I, ctypes.c_double, ctypes.c_int, ctypes.c_int]
+    lib.bn_backward.argtypes = [P] * 9 + [I, I, ctypes.c_double, ctypes.c_int, ctypes.c_int]
+    lib.bn_forward.restype = lib.bn_backward.restype = None
     return lib
 
-# %% ../nbs/12_capstone.ipynb #1cd317f4
+# %% ../nbs/12_capstone.ipynb #fc9c2b67
 def _rows_layout(x: torch.Tensor) -> bool:
     "Whether `x`'s memory is a (rows, C) matrix: an (N, C) tensor, or (N, C, H, W) pictures stored channels-last."
     return x.is_contiguous() if x.dim() == 2 else x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
@@ -252,29 +281,33 @@ class BatchNormReLUFunction(torch.autograd.Function):
         lib, C = bn_relu_kernel(), x.shape[1]
         y, w, b = torch.empty_like(x), weight.detach().contiguous(), bias.detach().contiguous()
         mean, var = x.new_empty(C, dtype=torch.float64), x.new_empty(C, dtype=torch.float64)
-        lib.bn_forward(x.data_ptr(), y.data_ptr(), w.data_ptr(), b.data_ptr(), mean.data_ptr(), var.data_ptr(), x.numel() // C, C, eps, relu)
+        lib.bn_forward(x.data_ptr(), y.data_ptr(), w.data_ptr(), b.data_ptr(), mean.data_ptr(), var.data_ptr(), x.numel() // C, C, eps, relu,
+                       torch.get_num_threads())
         ctx.save_for_backward(x, y, w, mean, var); ctx.eps, ctx.relu = eps, relu
         mean, var = mean.float(), var.float()
         ctx.mark_non_differentiable(mean, var)
         return y, mean, var
 
     @staticmethod
+    @once_differentiable   # the kernel's backward is not itself differentiable: a second derivative raises, not lies
     def backward(ctx, dy, _dmean, _dvar):
         x, y, w, mean, var = ctx.saved_tensors
         C = x.shape[1]
         dy = dy.contiguous(memory_format=torch.channels_last) if dy.dim() == 4 else dy.contiguous()
         dx, sum_g, sum_gx = torch.empty_like(x), torch.empty_like(mean), torch.empty_like(mean)
         bn_relu_kernel().bn_backward(dy.data_ptr(), x.data_ptr(), y.data_ptr(), w.data_ptr(), mean.data_ptr(), var.data_ptr(),
-                                     dx.data_ptr(), sum_g.data_ptr(), sum_gx.data_ptr(), x.numel() // C, C, ctx.eps, ctx.relu)
+                                     dx.data_ptr(), sum_g.data_ptr(), sum_gx.data_ptr(), x.numel() // C, C, ctx.eps, ctx.relu,
+                                     torch.get_num_threads())
         return dx, (sum_gx * (var + ctx.eps).rsqrt()).float(), sum_g.float(), None, None
 
-# %% ../nbs/12_capstone.ipynb #92e72cd1
+# %% ../nbs/12_capstone.ipynb #020c19d8
 class BatchNormReLU(FastBatchNorm):
     "Batch norm then a ReLU, in one C kernel in training (float32, CPU, channels-last or (N, C)); `FastBatchNorm` and `relu` elsewhere."
     includes_relu = True   # `conv_bn` adds no ReLU after it
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.numel() // self.num_features if x.dim() in (2, 4) and x.shape[1] == self.num_features else 0
-        if not (self.training and n >= 2 and x.dtype == self.weight.dtype == torch.float32 and x.device.type == 'cpu'
+        if not (self.training and n >= 2 and x.dtype == self.weight.dtype == self.bias.dtype == torch.float32
+                and x.device.type == self.weight.device.type == self.bias.device.type == 'cpu' and x.layout == torch.strided
                 and _rows_layout(x) and bn_relu_kernel()): return super().forward(x).relu()
         y, mean, var = BatchNormReLUFunction.apply(x, self.weight, self.bias, self.eps, True)
         with torch.no_grad():
@@ -371,7 +404,7 @@ def run_ladder(ladder=LADDER, seeds=(0, 1, 2), subset: int | None = None, device
 # %% ../nbs/12_capstone.ipynb #b40f56f3
 RECIPE = dict(model='capstone', opt='adamw', lr=2e-2, one_cycle=True, bs=256, epochs=3, wd=0.05, label_smoothing=0.1,
               flip=True, tta=True, width=16, channels_last=True, fast_bn=True, fused_bn=True)
-RECIPE_5MIN = dict(RECIPE, epochs=15)
+RECIPE_5MIN = dict(RECIPE, epochs=17)
 
 # %% ../nbs/12_capstone.ipynb #770d0e2b
 def pixel_stats(path=None) -> tuple[float, float]:

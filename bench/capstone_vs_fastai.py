@@ -11,8 +11,9 @@ fresh subprocess, alternating which side goes first. Everything the two sides sh
               `Flatten` and an nn.Linear. Both sides start from the SAME initial weights (accel_sgd's, for that
               seed), and from the same torch random state, so they shuffle and flip identically: what differs is
               only the two libraries' code (accel_sgd's batch norm, optimizer, schedule and Learner vs fastai's).
-              accel_sgd's batch norm is the course's own (FastBatchNorm when RECIPE's fast_bn, else chapter 5b's
-              BatchNorm); `--norm torch` gives it torch's nn.BatchNorm2d instead, to show what the course's costs.
+              accel_sgd's batch norm is the course's own (BatchNormReLU, batch norm and ReLU in one C kernel, when
+              RECIPE's fused_bn; else FastBatchNorm when fast_bn; else chapter 5b's BatchNorm); `--norm torch` gives it
+              torch's nn.BatchNorm2d (and a ReLU) instead, to show what the course's costs.
   data        Fashion-MNIST as `get_dls` serves it (normalised with the training pixels' mean and std; `--subset n`
               takes the same n stratified items per split), handed to fastai as the same tensors behind a plain
               PyTorch DataLoader that indexes a whole batch at once (fastai's Learner takes PyTorch DataLoaders).
@@ -52,9 +53,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FASTAI_PY = ROOT/'.venv-fastai'/'bin'/'python'
 # The RECIPE settings this bench knows how to reproduce in fastai. A new setting must be taught here first:
 # silently training fastai without it would compare two different recipes.
-# (fast_bn only picks accel_sgd's BatchNorm implementation, equal to torch's; fastai always uses its own, torch's.)
+# (fast_bn and fused_bn only pick accel_sgd's BatchNorm implementation, equal to torch's; fastai always uses its own, torch's.)
 KNOWN = {'model', 'opt', 'lr', 'one_cycle', 'bs', 'epochs', 'wd', 'label_smoothing', 'flip', 'tta', 'width', 'channels_last',
-         'fast_bn'}
+         'fast_bn', 'fused_bn'}
 
 
 # ---------------------------------------------------------------------------------------------------- both sides
@@ -236,6 +237,9 @@ def describe(m):
         kids = list(m.children()) if isinstance(m, nn.Sequential) else None
         if kids is not None and len(kids) == 3 and isinstance(kids[0], nn.Conv2d) and is_bn(kids[1]) and type(kids[2]) is nn.ReLU:
             return dict(type='conv_bn_relu', **conv(kids[0]), **{k: v for k, v in bn(kids[1]).items() if k != 'nf'})
+        if (kids is not None and len(kids) == 2 and isinstance(kids[0], nn.Conv2d) and is_bn(kids[1])
+                and getattr(kids[1], 'includes_relu', False)):   # BatchNormReLU: the ReLU is inside the norm layer
+            return dict(type='conv_bn_relu', **conv(kids[0]), **{k: v for k, v in bn(kids[1]).items() if k != 'nf'})
         if kids is not None: return dict(type='seq', children=[walk(k) for k in kids])
         if isinstance(m, nn.Conv2d): return dict(type='conv', **conv(m))
         if is_bn(m): return dict(type='bn', **bn(m))
@@ -313,8 +317,8 @@ def main(argv=None):
     ap.add_argument('--subset', type=int, help='train and validate on N stratified items per split (a quick check)')
     ap.add_argument('--threads', type=int, default=None, help='torch threads on both sides (default: OMP_NUM_THREADS, else torch\'s)')
     ap.add_argument('--norm', choices=['recipe', 'torch'], default='recipe',
-                    help="accel_sgd's batch norm: the course's own, as RECIPE picks it (fast_bn: FastBatchNorm, else chapter 5b's "
-                         "BatchNorm), or torch's nn.BatchNorm2d (capstone_model's norm=), to see what the course's own costs")
+                    help="accel_sgd's batch norm: the course's own, as RECIPE picks it (fused_bn: BatchNormReLU's C kernel, fast_bn: "
+                         "FastBatchNorm, else chapter 5b's BatchNorm), or torch's nn.BatchNorm2d (capstone_model's norm=), to see what the course's own costs")
     ap.add_argument('--json', help='also write the rows and summary to this JSON file')
     ap.add_argument('--side', choices=['accel', 'fastai'], help=argparse.SUPPRESS)
     ap.add_argument('--config', help=argparse.SUPPRESS)

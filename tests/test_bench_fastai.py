@@ -23,6 +23,13 @@ def test_describe_capstone_model():
     assert spec['children'][0]['ni'] == 1 and spec['children'][-1]['nf'] == 10
 
 
+def test_describe_fused_bn_relu():
+    "With BatchNormReLU (the ReLU inside the norm layer) the blocks read the same: conv-BN-ReLU, as fastai's ConvLayer."
+    from accel_sgd.capstone import capstone_model, BatchNormReLU
+    plain, fused = load_bench().describe(capstone_model(8)), load_bench().describe(capstone_model(8, norm=BatchNormReLU))
+    assert fused == plain
+
+
 def test_describe_refuses_unknown_layers():
     from torch import nn
     with pytest.raises(ValueError, match="cannot rebuild GELU"):

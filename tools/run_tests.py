@@ -37,7 +37,7 @@ def run_pytest(extra):
     "Run pytest on tests/; return (passed, failed) counts read from its JUnit report."
     with tempfile.TemporaryDirectory() as d:
         xml = Path(d)/'junit.xml'
-        cmd = [str(BIN/'python'), '-m', 'pytest', 'tests', '-q', '-p', 'no:cacheprovider', f'--junitxml={xml}', *extra]
+        cmd = [str(BIN/'python'), '-m', 'pytest', 'tests', '-q', '-p', 'no:cacheprovider', '--durations=8', f'--junitxml={xml}', *extra]
         print('$', ' '.join(cmd), flush=True)
         code = subprocess.run(cmd, cwd=ROOT).returncode
         if not xml.exists(): return 0, 1  # pytest could not even start: one failure

@@ -25,10 +25,11 @@ fi
 
 if ! command -v g++ >/dev/null; then
   if command -v apt-get >/dev/null && apt_install g++; then
-    echo "setup: installed g++ (torch.compile needs a C++ compiler on the CPU)"
+    echo "setup: installed g++ (torch.compile and chapter 12's batch-norm kernel need a C compiler on the CPU)"
   else
     echo "setup: no C++ compiler (g++) and none could be installed here; torch.compile, and with it" \
-         "Optimizer(..., compile=True), will fail on the CPU until one is: run 'sudo apt-get install g++'." >&2
+         "Optimizer(..., compile=True), will fail on the CPU until one is, and chapter 12's BatchNormReLU falls back" \
+         "to its slower Python path: run 'sudo apt-get install g++'." >&2
   fi
 fi
 
