@@ -171,21 +171,23 @@ void bn_forward(const float* x, float* y, const float* w, const float* b, double
     float *m = malloc(C * sizeof(float)), *k = malloc(C * sizeof(float));
     #pragma omp parallel num_threads(nt)
     {
-        double* acc = part + omp_get_thread_num() * C;
+        double* acc = calloc(C, sizeof(double));
         #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) { const float* xr = x + r * C; for (int64_t c = 0; c < C; c++) acc[c] += xr[c]; }
+        memcpy(part + omp_get_thread_num() * C, acc, C * sizeof(double)); free(acc);
     }
     add_parts(part, nt, C, rows, mean);
     for (int64_t c = 0; c < C; c++) m[c] = (float)mean[c];
-    for (int64_t i = 0; i < nt * C; i++) part[i] = 0;
+    memset(part, 0, nt * C * sizeof(double));   // a thread that does not run leaves zeros
     #pragma omp parallel num_threads(nt)
     {
-        double* acc = part + omp_get_thread_num() * C;
+        double* acc = calloc(C, sizeof(double));
         #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             const float* xr = x + r * C;
             for (int64_t c = 0; c < C; c++) { float d = xr[c] - m[c]; acc[c] += d * d; }
         }
+        memcpy(part + omp_get_thread_num() * C, acc, C * sizeof(double)); free(acc);
     }
     add_parts(part, nt, C, rows, var);
     for (int64_t c = 0; c < C; c++) k[c] = (float)(w[c] / sqrt(var[c] + eps));
@@ -208,13 +210,15 @@ void bn_backward(const float* dy, const float* x, const float* y, const float* w
     // g = dy where the ReLU let the value through (y > 0, or y NaN), 0 where it did not (y <= 0)
     #pragma omp parallel num_threads(nt)
     {
-        double *a1 = p1 + omp_get_thread_num() * C, *a2 = p2 + omp_get_thread_num() * C;
+        double *a1 = calloc(C, sizeof(double)), *a2 = calloc(C, sizeof(double));
         #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             const float *g = dy + r * C, *xr = x + r * C, *yr = y + r * C;
             if (relu) for (int64_t c = 0; c < C; c++) { float gg = masked(g[c], yr[c]); a1[c] += gg; a2[c] += gg * (xr[c] - m[c]); }
             else for (int64_t c = 0; c < C; c++) { a1[c] += g[c]; a2[c] += g[c] * (xr[c] - m[c]); }
         }
+        memcpy(p1 + omp_get_thread_num() * C, a1, C * sizeof(double)); memcpy(p2 + omp_get_thread_num() * C, a2, C * sizeof(double));
+        free(a1); free(a2);
     }
     add_parts(p1, nt, C, 1, sum_g); add_parts(p2, nt, C, 1, sum_gx);
     for (int64_t c = 0; c < C; c++) {
