@@ -64,3 +64,20 @@ def test_same_bits_every_run_with_three_threads(tmp_path):
     r = subprocess.run([sys.executable, '-c', DETERMINISM], capture_output=True, text=True, env=e, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.split() == ['3', 'True', 'True']
+
+
+def test_kernel_without_relu_is_batch_norm():
+    "The kernel's relu=False path (batch norm alone), which no layer of the course uses yet, against torch's batch norm."
+    import torch, torch.nn.functional as F
+    from accel_sgd.capstone import BatchNormReLUFunction, bn_relu_kernel
+    if bn_relu_kernel() is None: import pytest; pytest.skip('no C compiler here')
+    torch.manual_seed(0)
+    x = (torch.randn(16, 8, 5, 5) * 2 - 1).contiguous(memory_format=torch.channels_last)
+    w, b, g = torch.rand(8) + .5, torch.randn(8), torch.randn_like(x)
+    grads = []
+    for f in (lambda x, w, b: BatchNormReLUFunction.apply(x, w, b, 1e-5, False)[0], lambda x, w, b: F.batch_norm(x, None, None, w, b, True)):
+        xx, ww, bb = x.clone().requires_grad_(), w.clone().requires_grad_(), b.clone().requires_grad_()
+        y = f(xx, ww, bb); (y * g).sum().backward()
+        grads.append([y.detach(), xx.grad, ww.grad, bb.grad])
+    for ours, ref in zip(*grads): assert torch.allclose(ours, ref, atol=1e-4), (ours - ref).abs().max()
+    assert (grads[0][0] < 0).any()   # no ReLU applied
